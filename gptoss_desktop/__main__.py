@@ -1,0 +1,3 @@
+from gptoss_desktop.cli import main
+
+raise SystemExit(main())
