@@ -1,0 +1,349 @@
+"""The loaded model inside a worker: tokenization, exact decoding and the generation loop.
+
+Only this package imports llama_cpp. The loop is written against llama-cpp-python's
+``Llama.eval`` and llama.cpp's own sampler chain: prompt evaluation goes in slices so a
+cancel is seen quickly, the KV cache keeps the longest common prefix with the previous call,
+and every token is decoded through ``llama_token_to_piece`` with a buffer that grows (the
+binding's own detokenize drops tokens longer than 32 bytes).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import llama_cpp
+from llama_cpp import _internals as internals
+
+from gptoss_desktop.core.engine.decoding import Utf8Stream, hold_back_for_stops
+from gptoss_desktop.worker.memory import peak_rss_bytes
+
+PROMPT_SLICE = 64  # tokens evaluated between two looks at the cancel flag
+
+
+@dataclass
+class Emitted:
+    """What the loop hands to the server: a token, or the end with its metrics."""
+
+    token: int | None = None
+    piece: bytes = b""
+    text: str = ""
+    t: float = 0.0
+    progress: tuple[int, int] | None = None
+    done: dict[str, Any] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class LoadedModel:
+    def __init__(self, path: str, options: dict[str, Any]) -> None:
+        t0 = time.perf_counter()
+        n_threads = options.get("n_threads") or max(1, (os.cpu_count() or 2) // 2)
+        self.llm = llama_cpp.Llama(
+            model_path=path,
+            n_ctx=int(options.get("n_ctx", 4096)),
+            n_threads=n_threads,
+            n_threads_batch=n_threads,
+            n_gpu_layers=int(options.get("n_gpu_layers", 0)),
+            flash_attn=bool(options.get("flash_attn", False)),
+            seed=int(options.get("seed", 0)) & 0xFFFFFFFF,
+            n_batch=int(options.get("n_batch", 512)),
+            use_mmap=bool(options.get("use_mmap", True)),
+            verbose=True,  # load logs go to stderr, which the client keeps the tail of
+        )
+        llama_cpp.llama_log_set(_quiet_log, ctypes.c_void_p(0))
+        self.load_s = time.perf_counter() - t0
+        self.path = path
+        self.seed = int(options.get("seed", 0)) & 0xFFFFFFFF
+        self.vocab = self.llm._model.vocab
+        self.n_vocab = self.llm.n_vocab()
+        self._piece_cache: dict[int, bytes] = {}
+        self._specials: dict[str, Any] | None = None
+        self._buf = ctypes.create_string_buffer(64)
+
+    # --- vocabulary -------------------------------------------------------------------
+    def piece(self, token: int) -> bytes:
+        """Exact bytes of one token, special tokens written out."""
+        cached = self._piece_cache.get(token)
+        if cached is not None:
+            return cached
+        n = llama_cpp.llama_token_to_piece(self.vocab, token, self._buf, len(self._buf), 0, True)
+        if n < 0:
+            self._buf = ctypes.create_string_buffer(-n + 16)
+            n = llama_cpp.llama_token_to_piece(
+                self.vocab, token, self._buf, len(self._buf), 0, True
+            )
+        data = self._buf.raw[: max(n, 0)]
+        self._piece_cache[token] = data
+        return data
+
+    def tokenize(self, text: str, special: bool, add_bos: bool) -> list[int]:
+        return self.llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=special)
+
+    def add_bos(self) -> bool:
+        return bool(llama_cpp.llama_vocab_get_add_bos(self.vocab))
+
+    def special_tokens(self) -> dict[str, Any]:
+        if self._specials is None:
+            self._specials = self._scan_specials()
+        return self._specials
+
+    def _scan_specials(self) -> dict[str, Any]:
+        by_text: dict[str, int] = {}
+        control: list[int] = []
+        eog: list[int] = []
+        for tok in range(self.n_vocab):
+            attr = llama_cpp.llama_vocab_get_attr(self.vocab, tok)
+            is_control = bool(attr & llama_cpp.LLAMA_TOKEN_ATTR_CONTROL)
+            is_user = bool(attr & llama_cpp.LLAMA_TOKEN_ATTR_USER_DEFINED)
+            if llama_cpp.llama_vocab_is_eog(self.vocab, tok):
+                eog.append(tok)
+            if is_control or is_user:
+                text = self.piece(tok).decode("utf-8", "replace")
+                if is_control:
+                    control.append(tok)
+                if text.startswith("<|") or is_control:
+                    by_text.setdefault(text, tok)
+        return {
+            "bos": _tok_or_none(llama_cpp.llama_vocab_bos(self.vocab)),
+            "eos": _tok_or_none(llama_cpp.llama_vocab_eos(self.vocab)),
+            "eot": _tok_or_none(llama_cpp.llama_vocab_eot(self.vocab)),
+            "eog": eog,
+            "control": control,
+            "by_text": by_text,
+        }
+
+    def metadata(self) -> dict[str, str]:
+        return {str(k): str(v) for k, v in self.llm.metadata.items()}
+
+    def info(self) -> dict[str, Any]:
+        meta = self.llm.metadata
+        model = self.llm._model.model
+        specials = self.special_tokens()
+        return {
+            "path": self.path,
+            "architecture": meta.get("general.architecture", "unknown"),
+            "n_ctx": self.llm.n_ctx(),
+            "n_ctx_train": int(llama_cpp.llama_model_n_ctx_train(model)),
+            "n_vocab": self.n_vocab,
+            "n_params": int(llama_cpp.llama_model_n_params(model)),
+            "size_bytes": int(llama_cpp.llama_model_size(model)),
+            "load_s": self.load_s,
+            "add_bos": self.add_bos(),
+            "bos": specials["bos"],
+            "eos": specials["eos"],
+            "eog": specials["eog"],
+            "chat_template": meta.get("tokenizer.chat_template"),
+        }
+
+    # --- generation -------------------------------------------------------------------
+    def evaluated(self) -> list[int]:
+        return [int(t) for t in self.llm._input_ids[: self.llm.n_tokens]]
+
+    def _sampler(self, s: dict[str, Any]) -> internals.LlamaSampler:
+        sampler = internals.LlamaSampler()
+        bias = {int(k): float(v) for k, v in s.get("logit_bias") or []}
+        if bias:
+            sampler.add_logit_bias(self.n_vocab, bias)
+        if float(s.get("repeat_penalty", 1.0)) != 1.0:
+            sampler.add_penalties(self.n_vocab, 64, float(s["repeat_penalty"]), 0.0, 0.0)
+        temperature = float(s.get("temperature", 1.0))
+        if temperature <= 0.0:
+            sampler.add_greedy()
+            return sampler
+        if int(s.get("top_k", 0)) > 0:
+            sampler.add_top_k(int(s["top_k"]))
+        if float(s.get("top_p", 1.0)) < 1.0:
+            sampler.add_top_p(float(s["top_p"]), 1)
+        if float(s.get("min_p", 0.0)) > 0.0:
+            sampler.add_min_p(float(s["min_p"]), 1)
+        sampler.add_temp(temperature)
+        seed = s.get("seed")
+        sampler.add_dist(self.seed if seed is None else int(seed) & 0xFFFFFFFF)
+        return sampler
+
+    def _reuse_prefix(self, prompt: list[int]) -> int:
+        """Keep the longest common prefix in the KV cache; return how many tokens are kept."""
+        llm = self.llm
+        keep = 0
+        limit = min(llm.n_tokens, len(prompt))
+        ids = llm._input_ids
+        while keep < limit and ids[keep] == prompt[keep]:
+            keep += 1
+        if keep == len(prompt):
+            keep -= 1  # the last prompt token must be evaluated again to get its logits
+        if keep < llm.n_tokens:
+            if not llm._ctx.kv_cache_seq_rm(-1, keep, -1):
+                keep = 0  # partial removal unsupported (recurrent models): start over
+            llm.n_tokens = keep
+        return keep
+
+    def generate(
+        self, req: dict[str, Any], cancelled: threading.Event, t_start: float
+    ) -> Iterator[Emitted]:
+        llm = self.llm
+        if req.get("prompt_tokens") is not None:
+            prompt = [int(t) for t in req["prompt_tokens"]]
+        else:
+            prompt = self.tokenize(req.get("prompt_text") or "", False, self.add_bos())
+        if not prompt:
+            prompt = [t for t in [llama_cpp.llama_vocab_bos(self.vocab)] if t >= 0][:1]
+        n_ctx = llm.n_ctx()
+        if len(prompt) >= n_ctx:
+            yield Emitted(
+                extra={
+                    "error": f"the prompt has {len(prompt)} tokens but the context holds {n_ctx}",
+                    "kind": "context_overflow",
+                    "needed": len(prompt),
+                    "available": n_ctx,
+                }
+            )
+            return
+        for tok in prompt:
+            if not 0 <= tok < self.n_vocab:
+                yield Emitted(
+                    extra={
+                        "error": f"token id {tok} is outside the vocabulary",
+                        "kind": "bad_request",
+                    }
+                )
+                return
+        max_tokens = int(req.get("max_tokens", 256))
+        stops = req.get("stop_tokens")
+        stop_set = set(stops) if stops is not None else set(self.special_tokens()["eog"])
+        stop_strings: list[str] = [s for s in req.get("stop_strings") or [] if s]
+        sampler = self._sampler(req.get("sampling") or {})
+
+        kept = self._reuse_prefix(prompt)
+        todo = prompt[kept:]
+        evaluated = len(todo)
+        for i in range(0, len(todo), PROMPT_SLICE):
+            if cancelled.is_set():
+                yield Emitted(
+                    done=self._metrics(
+                        prompt, evaluated, 0, None, t_start, None, "cancelled", None, 0.0
+                    )
+                )
+                return
+            llm.eval(todo[i : i + PROMPT_SLICE])
+            yield Emitted(progress=(kept + min(i + PROMPT_SLICE, len(todo)), len(prompt)))
+        t_prompt = time.perf_counter()
+
+        utf8 = Utf8Stream()
+        text_all = ""
+        shown = 0
+        n_gen = 0
+        ttft: float | None = None
+        reason = "max_tokens"
+        stop_token: int | None = None
+        while n_gen < max_tokens:
+            if cancelled.is_set():
+                reason = "cancelled"
+                break
+            token = sampler.sample(llm._ctx, -1)
+            n_gen += 1
+            now = time.perf_counter()
+            if ttft is None:
+                ttft = now - t_start
+            if token in stop_set:
+                reason, stop_token = "stop_token", token
+                yield Emitted(token=token, piece=self.piece(token), text="", t=now - t_start)
+                break
+            piece = self.piece(token)
+            text_all += utf8.feed(piece)
+            new_text = ""
+            if stop_strings:
+                hit = min(
+                    (
+                        p
+                        for p in (text_all.find(s, max(0, shown - len(s))) for s in stop_strings)
+                        if p >= 0
+                    ),
+                    default=-1,
+                )
+                if hit >= 0:
+                    new_text = text_all[shown:hit]
+                    yield Emitted(token=token, piece=piece, text=new_text, t=now - t_start)
+                    reason = "stop_string"
+                    break
+                upto = len(text_all) - hold_back_for_stops(text_all, stop_strings)
+            else:
+                upto = len(text_all)
+            if upto > shown:
+                new_text, shown = text_all[shown:upto], upto
+            yield Emitted(token=token, piece=piece, text=new_text, t=now - t_start)
+            if llm.n_tokens + 1 >= n_ctx:
+                reason = "context_full"
+                break
+            llm.eval([token])
+        else:
+            reason = "max_tokens"
+        if reason in ("max_tokens", "context_full", "cancelled"):
+            tail = text_all[shown:] + utf8.flush()
+            if tail:
+                yield Emitted(text=tail, t=time.perf_counter() - t_start)
+        yield Emitted(
+            done=self._metrics(
+                prompt,
+                evaluated,
+                n_gen,
+                ttft,
+                t_start,
+                t_prompt,
+                reason,
+                stop_token,
+                time.perf_counter() - t_start,
+            )
+        )
+
+    def _metrics(
+        self,
+        prompt: list[int],
+        evaluated: int,
+        n_gen: int,
+        ttft: float | None,
+        t_start: float,
+        t_prompt: float | None,
+        reason: str,
+        stop_token: int | None,
+        total: float,
+    ) -> dict[str, Any]:
+        prompt_s = (t_prompt - t_start) if t_prompt else 0.0
+        gen_s = max(total - prompt_s, 1e-9)
+        return {
+            "prompt_tokens": len(prompt),
+            "prompt_evaluated": evaluated,
+            "completion_tokens": n_gen,
+            "ttft_s": ttft if ttft is not None else 0.0,
+            "prompt_tokens_per_s": evaluated / prompt_s if prompt_s > 0 else 0.0,
+            "tokens_per_s": (n_gen - 1) / (total - (ttft or 0.0)) if n_gen > 1 else 0.0,
+            "total_s": total,
+            "load_s": self.load_s,
+            "peak_rss_bytes": peak_rss_bytes(),
+            "stop_reason": reason,
+            "stop_token": stop_token,
+            "n_past": self.llm.n_tokens,
+            "prompt_ids": prompt,
+            "gen_s": gen_s,
+        }
+
+    def close(self) -> None:
+        self.llm.close()
+
+
+def _tok_or_none(tok: int) -> int | None:
+    return int(tok) if tok is not None and tok >= 0 else None
+
+
+@llama_cpp.llama_log_callback
+def _quiet_log(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
+    # After loading, keep only warnings and errors (they help explain a crash).
+    if level in (2, 3):
+        os.write(2, text)
+
+
+ProgressFn = Callable[[int, int], None]
