@@ -80,6 +80,11 @@ class HarmonyError(GptossError):
     """A Harmony conversation could not be rendered or parsed."""
 
 
+class ChatTemplateError(GptossError):
+    """A model's own chat template (untrusted Jinja from the GGUF file) could not be rendered
+    safely: it failed, broke a sandbox rule or a size/time limit, or mangled message text."""
+
+
 # --- library: downloads, model files, tokens ---------------------------------------------------
 class LibraryError(GptossError):
     """Model catalog, download, verification or import failed."""
