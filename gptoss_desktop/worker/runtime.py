@@ -61,6 +61,8 @@ class LoadedModel:
         self.seed = int(options.get("seed", 0)) & 0xFFFFFFFF
         self.vocab = self.llm._model.vocab
         self.n_vocab = self.llm.n_vocab()
+        # llama.cpp may round the context up; the binding's token buffer keeps the size asked for
+        self.n_ctx = min(self.llm.n_ctx(), len(self.llm.input_ids))
         self._piece_cache: dict[int, bytes] = {}
         self._specials: dict[str, Any] | None = None
         self._buf = ctypes.create_string_buffer(64)
@@ -127,7 +129,7 @@ class LoadedModel:
         return {
             "path": self.path,
             "architecture": meta.get("general.architecture", "unknown"),
-            "n_ctx": self.llm.n_ctx(),
+            "n_ctx": self.n_ctx,
             "n_ctx_train": int(llama_cpp.llama_model_n_ctx_train(model)),
             "n_vocab": self.n_vocab,
             "n_params": int(llama_cpp.llama_model_n_params(model)),
@@ -192,7 +194,7 @@ class LoadedModel:
             prompt = self.tokenize(req.get("prompt_text") or "", False, self.add_bos())
         if not prompt:
             prompt = [t for t in [llama_cpp.llama_vocab_bos(self.vocab)] if t >= 0][:1]
-        n_ctx = llm.n_ctx()
+        n_ctx = self.n_ctx
         if len(prompt) >= n_ctx:
             yield Emitted(
                 extra={
@@ -276,6 +278,8 @@ class LoadedModel:
             if upto > shown:
                 new_text, shown = text_all[shown:upto], upto
             yield Emitted(token=token, piece=piece, text=new_text, t=now - t_start)
+            if n_gen >= max_tokens:
+                break
             if llm.n_tokens + 1 >= n_ctx:
                 reason = "context_full"
                 break

@@ -221,6 +221,7 @@ class EngineClient:
         if code is None:
             self._worker.kill()
             code = self._worker.proc.returncode
+        self._worker.drain_stderr()
         tail = self.stderr_tail()
         last = next((line for line in reversed(tail) if line.strip()), "")
         reason = describe_exit(code)

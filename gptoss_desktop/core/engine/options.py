@@ -140,6 +140,7 @@ class BackendInfo:
     gpu_offload: bool
     devices: list[dict[str, Any]]
     system_info: str
+    registered_backends: list[str] = field(default_factory=list)
 
     @classmethod
     def from_wire(cls, d: dict[str, Any]) -> BackendInfo:

@@ -66,7 +66,10 @@ class WorkerProcess:
         self.stderr_tail: collections.deque[str] = collections.deque(maxlen=STDERR_LINES)
         self._write_lock = threading.Lock()
         threading.Thread(target=self._read_out, name=f"worker-{self.pid}-out", daemon=True).start()
-        threading.Thread(target=self._read_err, name=f"worker-{self.pid}-err", daemon=True).start()
+        self._err_thread = threading.Thread(
+            target=self._read_err, name=f"worker-{self.pid}-err", daemon=True
+        )
+        self._err_thread.start()
 
     def _read_out(self) -> None:
         assert self.proc.stdout is not None
@@ -116,6 +119,10 @@ class WorkerProcess:
             return self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             return None
+
+    def drain_stderr(self, timeout: float = 1.0) -> None:
+        """After the process ended: wait until its last stderr lines have been read."""
+        self._err_thread.join(timeout)
 
     def close_pipes(self) -> None:
         for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
