@@ -1,0 +1,402 @@
+"""The app's side of the python sandbox: one long-lived confined process per chat.
+
+``PythonSandbox(scratch).run(code)`` sends a cell to the sandbox process and collects its
+stdout, stderr and exception within the limits; state (variables, imports) persists between
+calls until :meth:`PythonSandbox.reset`. A cell that runs past the wall-clock limit, floods
+output or crashes the process gets the process killed (its whole process group); the next
+call starts a fresh one. If the OS cannot confine the process, :class:`SandboxUnavailable`
+is raised and nothing runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import platform
+import selectors
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gptoss_desktop.core.errors import SandboxUnavailable, ToolError
+from gptoss_desktop.core.tools.sandbox import protocol
+
+_PACKAGE_ROOT = str(Path(__file__).resolve().parents[4])
+_BOOT = (
+    "import sys;sys.path.insert(0,sys.argv[1]);"
+    "from gptoss_desktop.core.tools.sandbox.child import main;"
+    "del sys.path[0];main(sys.argv[2])"
+)
+MAX_CODE_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class SandboxLimits:
+    """Limits of one sandbox process; per call unless the name says otherwise."""
+
+    wall_s: float = 60.0
+    cpu_s: float = 30.0
+    cpu_s_total: int = 900  # over the life of the process; then it is killed
+    memory_bytes: int = 1024 * 1024 * 1024  # address space (RLIMIT_AS)
+    output_bytes: int = 16 * 1024  # kept per stream and call; the rest is cut
+    flood_bytes: int = 16 * 1024 * 1024  # more output than this in one call kills the process
+    file_bytes: int = 64 * 1024 * 1024  # largest file it may write
+    open_files: int = 64
+    threads: int = 16
+    start_s: float = 15.0
+
+    def rlimits(self) -> dict[str, int]:
+        return {
+            "core": 0,
+            "cpu": int(self.cpu_s_total),
+            "as": int(self.memory_bytes),
+            "fsize": int(self.file_bytes),
+            "nofile": int(self.open_files),
+            "nproc": int(self.threads),
+        }
+
+
+@dataclass(frozen=True)
+class SandboxInfo:
+    """How a running sandbox is confined: ``layers`` names every mechanism in force."""
+
+    layers: tuple[str, ...]
+    cwd: str
+    start_s: float
+
+
+@dataclass(frozen=True)
+class ExecutionResult:
+    """What one cell produced. ``error`` is the exception (traceback text) or what the
+    sandbox did about the cell (timed out, killed); ``state_lost`` says the variables are gone."""
+
+    stdout: str
+    stderr: str
+    error: str | None
+    timed_out: bool = False
+    truncated: bool = False
+    state_lost: bool = False
+    elapsed_s: float = 0.0
+    cpu_s: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass
+class _Stream:
+    limit: int
+    kept: bytearray = field(default_factory=bytearray)
+    total: int = 0
+
+    def add(self, data: bytes) -> None:
+        self.total += len(data)
+        room = self.limit - len(self.kept)
+        if room > 0:
+            self.kept += data[:room]
+
+    def text(self) -> str:
+        text = self.kept.decode("utf-8", "replace")
+        if self.total > len(self.kept):
+            text += f"\n[... {self.total - len(self.kept)} more bytes of output were cut]"
+        return text
+
+
+def _signal_name(returncode: int | None) -> str:
+    if returncode is None:
+        return "still running"
+    number = returncode - 128 if returncode > 128 else -returncode if returncode < 0 else 0
+    if number > 0:
+        try:
+            return f"was killed by {signal.Signals(number).name}"
+        except ValueError:
+            return f"was killed by signal {number}"
+    return f"exited with status {returncode}"
+
+
+class PythonSandbox:
+    """A confined, stateful Python process for one chat. Not for concurrent use by two
+    threads at once, except :meth:`close`, which may come from any thread."""
+
+    def __init__(
+        self,
+        scratch: Path,
+        limits: SandboxLimits | None = None,
+        *,
+        namespaces: str = "auto",
+        import_paths: tuple[Path, ...] = (),
+    ) -> None:
+        if namespaces not in ("auto", "off", "require"):
+            raise ValueError("namespaces must be auto, off or require")
+        self.scratch = Path(scratch).resolve()
+        self.limits = limits or SandboxLimits()
+        self.namespaces = namespaces
+        self.import_paths = tuple(str(Path(p).resolve()) for p in import_paths)
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._fds: dict[str, int] = {}
+        self._info: SandboxInfo | None = None
+        self._cells = 0
+        self._lock = threading.RLock()
+
+    # --- life cycle ------------------------------------------------------------------------
+    @property
+    def info(self) -> SandboxInfo | None:
+        return self._info
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def start(self) -> SandboxInfo:
+        """Start the sandbox process if it is not running. Raises SandboxUnavailable."""
+        with self._lock:
+            if self.running and self._info is not None:
+                return self._info
+            self._stop()
+            if platform.system() != "Linux":
+                raise SandboxUnavailable(
+                    f"the python tool has no sandbox on {platform.system()} yet, so it stays off"
+                )
+            self.scratch.mkdir(parents=True, exist_ok=True)
+            self._info = self._spawn()
+            self._cells = 0
+            return self._info
+
+    def _spawn(self) -> SandboxInfo:
+        started = time.monotonic()
+        cmd_r, cmd_w = os.pipe()
+        res_r, res_w = os.pipe()
+        life_r, life_w = os.pipe()
+        config = {
+            "scratch": str(self.scratch),
+            "fds": [cmd_r, res_w, life_r],
+            "rlimits": self.limits.rlimits(),
+            "namespaces": self.namespaces,
+            "import_paths": list(self.import_paths),
+        }
+        env = {"LC_ALL": "C.UTF-8", "PATH": "/nonexistent"}
+        argv = [sys.executable, "-I", "-S", "-B", "-c", _BOOT, _PACKAGE_ROOT, json.dumps(config)]
+        try:
+            proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                pass_fds=(cmd_r, res_w, life_r),
+                env=env,
+                cwd=str(self.scratch),
+                start_new_session=True,
+            )
+        except OSError as exc:
+            for fd in (cmd_r, cmd_w, res_r, res_w, life_r, life_w):
+                os.close(fd)
+            raise SandboxUnavailable(f"could not start the python sandbox: {exc}") from None
+        for fd in (cmd_r, res_w, life_r):
+            os.close(fd)
+        assert proc.stdout is not None and proc.stderr is not None
+        self._proc = proc
+        self._fds = {"cmd": cmd_w, "res": res_r, "life": life_w}
+        for fd in (cmd_w, res_r, proc.stdout.fileno(), proc.stderr.fileno()):
+            os.set_blocking(fd, False)
+        stderr = _Stream(8192)
+        ready = self._exchange(None, self.limits.start_s, _Stream(8192), stderr)
+        message = ready.message
+        if message is None or not message.get("ready"):
+            self._stop()
+            if message is not None:
+                raise SandboxUnavailable(
+                    f"this machine cannot confine the python tool ({message.get('error')}), "
+                    "so it stays off",
+                    details=stderr.text(),
+                )
+            raise SandboxUnavailable(
+                f"the python sandbox did not start ({ready.problem}), so the tool stays off",
+                details=stderr.text(),
+            )
+        return SandboxInfo(
+            layers=tuple(str(x) for x in message.get("layers", ())),
+            cwd=str(message.get("cwd", self.scratch)),
+            start_s=time.monotonic() - started,
+        )
+
+    def reset(self) -> SandboxInfo:
+        """Forget all state: a new process (the scratch folder's files stay)."""
+        with self._lock:
+            self._stop()
+            return self.start()
+
+    def close(self) -> None:
+        with self._lock:
+            self._stop()
+
+    def __enter__(self) -> PythonSandbox:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _wait_exit(self, timeout: float) -> int | None:
+        if self._proc is None:
+            return None
+        try:
+            return self._proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def _stop(self) -> None:
+        proc, self._proc = self._proc, None
+        fds, self._fds = self._fds, {}
+        self._info = None
+        if proc is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            for stream in (proc.stdout, proc.stderr):
+                if stream is not None:
+                    stream.close()
+        for fd in fds.values():
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+    # --- running code ----------------------------------------------------------------------
+    def run(self, code: str) -> ExecutionResult:
+        """Run one cell. Raises SandboxUnavailable if no sandbox can be started."""
+        if len(code.encode("utf-8", "surrogatepass")) > MAX_CODE_BYTES:
+            raise ToolError(f"the code is larger than {MAX_CODE_BYTES} bytes; send less at once")
+        with self._lock:
+            self.start()
+            self._cells += 1
+            started = time.monotonic()
+            out = _Stream(self.limits.output_bytes)
+            err = _Stream(self.limits.output_bytes)
+            request = {"op": "exec", "code": code, "cell": self._cells, "cpu_s": self.limits.cpu_s}
+            outcome = self._exchange(request, self.limits.wall_s, out, err)
+            elapsed = time.monotonic() - started
+            truncated = out.total > len(out.kept) or err.total > len(err.kept)
+            message = outcome.message
+            if message is not None and outcome.problem is None:
+                error = message.get("error")
+                return ExecutionResult(
+                    stdout=out.text(),
+                    stderr=err.text(),
+                    error=None if error is None else str(error),
+                    truncated=truncated,
+                    elapsed_s=elapsed,
+                    cpu_s=float(message.get("cpu_s", 0.0)),
+                )
+            crashed = not (outcome.timed_out or outcome.flooded)
+            returncode = self._wait_exit(2.0) if crashed else None
+            self._stop()
+            if outcome.timed_out:
+                problem = (
+                    f"Execution timed out after {self.limits.wall_s:g} s and was stopped; "
+                    "the python state was reset (variables are gone, files in the folder stay)."
+                )
+            elif outcome.flooded:
+                problem = (
+                    f"The code printed more than {self.limits.flood_bytes} bytes and was stopped;"
+                    " the python state was reset."
+                )
+            else:
+                problem = (
+                    f"The python process {_signal_name(returncode)}; "
+                    "the python state was reset (variables are gone, files in the folder stay)."
+                )
+            return ExecutionResult(
+                stdout=out.text(),
+                stderr=err.text(),
+                error=problem,
+                timed_out=outcome.timed_out,
+                truncated=truncated,
+                state_lost=True,
+                elapsed_s=elapsed,
+            )
+
+    def _exchange(
+        self, request: dict[str, object] | None, wall_s: float, out: _Stream, err: _Stream
+    ) -> _Outcome:
+        """Send ``request`` (if any) and pump the pipes until one result, death or deadline."""
+        proc = self._proc
+        assert proc is not None and proc.stdout is not None and proc.stderr is not None
+        pending = memoryview(protocol.encode(request)) if request is not None else memoryview(b"")
+        reader = protocol.FrameReader()
+        deadline = time.monotonic() + wall_s
+        streams = {proc.stdout.fileno(): out, proc.stderr.fileno(): err}
+        with selectors.DefaultSelector() as sel:
+            for fd in streams:
+                sel.register(fd, selectors.EVENT_READ)
+            sel.register(self._fds["res"], selectors.EVENT_READ)
+            if pending:
+                sel.register(self._fds["cmd"], selectors.EVENT_WRITE)
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return _Outcome(None, "timed out", timed_out=True)
+                events = sel.select(min(remaining, 1.0))
+                for key, _mask in events:
+                    fd = int(key.fd)
+                    if fd == self._fds["cmd"]:
+                        try:
+                            written = os.write(fd, pending)
+                        except BrokenPipeError:
+                            sel.unregister(fd)
+                            continue
+                        pending = pending[written:]
+                        if not pending:
+                            sel.unregister(fd)
+                        continue
+                    try:
+                        data = os.read(fd, 65536)
+                    except BlockingIOError:
+                        continue
+                    if fd in streams:
+                        if not data:
+                            sel.unregister(fd)
+                            continue
+                        streams[fd].add(data)
+                        if out.total + err.total > self.limits.flood_bytes:
+                            return _Outcome(None, "output flood", flooded=True)
+                        continue
+                    if not data:
+                        self._drain(streams)
+                        return _Outcome(None, "it closed its result channel")
+                    try:
+                        messages = reader.feed(data)
+                    except protocol.FrameError as exc:
+                        return _Outcome(None, f"bad result frame: {exc}")
+                    if messages:
+                        self._drain(streams)
+                        return _Outcome(messages[0], None)
+
+    def _drain(self, streams: dict[int, _Stream]) -> None:
+        """Read what is already in the output pipes (written before the result was sent)."""
+        for fd, stream in streams.items():
+            while True:
+                try:
+                    data = os.read(fd, 65536)
+                except (BlockingIOError, OSError):
+                    break
+                if not data:
+                    break
+                stream.add(data)
+                if stream.total > self.limits.flood_bytes:
+                    break
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    message: dict[str, object] | None
+    problem: str | None
+    timed_out: bool = False
+    flooded: bool = False
