@@ -168,6 +168,16 @@ class LoadedModel:
         sampler.add_dist(self.seed if seed is None else int(seed) & 0xFFFFFFFF)
         return sampler
 
+    def _eval_next(self, token: int) -> None:
+        """Append one token to the KV cache (``Llama.eval`` minus its cache trim, not needed
+        here: the cache already ends at ``n_tokens``)."""
+        llm = self.llm
+        n_past = llm.n_tokens
+        llm._batch.set_batch(batch=[token], n_past=n_past, logits_all=False)
+        llm._ctx.decode(llm._batch)
+        llm.input_ids[n_past] = token
+        llm.n_tokens = n_past + 1
+
     def _reuse_prefix(self, prompt: list[int]) -> int:
         """Keep the longest common prefix in the KV cache; return how many tokens are kept."""
         llm = self.llm
@@ -283,7 +293,7 @@ class LoadedModel:
             if llm.n_tokens + 1 >= n_ctx:
                 reason = "context_full"
                 break
-            llm.eval([token])
+            self._eval_next(token)
         else:
             reason = "max_tokens"
         if reason in ("max_tokens", "context_full", "cancelled"):

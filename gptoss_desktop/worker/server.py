@@ -19,8 +19,8 @@ from typing import Any, BinaryIO
 
 from gptoss_desktop.core.engine.protocol import bytes_to_wire, read_frame, write_frame
 
-FLUSH_SECONDS = 0.02  # a batch of tokens leaves at least this often
-FLUSH_TOKENS = 32  # ... or when it holds this many tokens
+FLUSH_SECONDS = 0.025  # a batch of tokens leaves at least this often
+FLUSH_TOKENS = 64  # ... or when it holds this many tokens
 TEST_HOOKS_ENV = "GPTOSS_WORKER_TEST_HOOKS"
 
 

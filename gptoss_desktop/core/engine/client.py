@@ -328,6 +328,13 @@ def _load_problem(stderr: list[str]) -> str:
         return f"model architecture '{arch}' is not supported by this llama.cpp build"
     if "failed to allocate" in text or "out of memory" in text:
         return "not enough memory to load it; choose a smaller context or model"
+    reason = next(
+        (ln.split("error loading model", 1)[1].lstrip(" :") for ln in reversed(stderr)
+         if "error loading model" in ln and ln.split("error loading model", 1)[1].strip(" :")),
+        "",
+    )
+    if reason:
+        return f"llama.cpp could not load it: {reason[:160]}"
     return "llama.cpp could not load it (damaged or unsupported GGUF file)"
 
 

@@ -1,0 +1,127 @@
+"""Throughput through the worker process against a plain in-process llama-cpp-python loop.
+
+Same model, settings and prompt; runs alternate (worker, in-process, worker, ...) so that
+noise from a shared machine hits both sides alike. Each run measures what a caller sees:
+wall time from the request to the last generated token, for a fixed number of tokens
+(greedy decoding, no stop token). Reported: median tokens/s of each side, their ratio
+(worker / in-process) and the per-token overhead of the worker in microseconds.
+
+    python bench/engine.py [--json] [--rounds N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import SHARED_MODELS, emit_json, median, print_table  # noqa: E402
+from bench.models import model_100m  # noqa: E402
+from gptoss_desktop.core.engine import (  # noqa: E402
+    EngineClient,
+    GenerateRequest,
+    LoadOptions,
+    SamplingOptions,
+)
+
+PROMPT = "Once upon a time"
+
+
+def run_worker(client: EngineClient, prompt: list[int], n: int) -> float:
+    req = GenerateRequest(prompt_tokens=prompt, max_tokens=n, stop_tokens=[],
+                          sampling=SamplingOptions(temperature=0.0))
+    t0 = time.perf_counter()
+    gen = client.generate(req)
+    count = 0
+    for batch in gen:
+        count += len(batch.ids)
+    elapsed = time.perf_counter() - t0
+    assert count == n, count
+    return n / elapsed
+
+
+def run_inprocess(llm: object, prompt: list[int], n: int) -> float:
+    t0 = time.perf_counter()
+    count = 0
+    pieces = []
+    for tok in llm.generate(prompt, temp=0.0, top_k=0, top_p=1.0, min_p=0.0,  # type: ignore[attr-defined]
+                            repeat_penalty=1.0):
+        pieces.append(llm.detokenize([tok]))  # type: ignore[attr-defined]
+        count += 1
+        if count >= n:
+            break
+    elapsed = time.perf_counter() - t0
+    return n / elapsed
+
+
+def compare(path: Path, *, threads: int, n_tokens: int, rounds: int, n_ctx: int) -> dict[str, float]:
+    import llama_cpp
+
+    options = LoadOptions(n_ctx=n_ctx, n_threads=threads, seed=1)
+    client = EngineClient.start(path, options)
+    llm = llama_cpp.Llama(model_path=str(path), n_ctx=n_ctx, n_threads=threads,
+                          n_threads_batch=threads, seed=1, verbose=False)
+    try:
+        prompt = client.tokenize(PROMPT, add_bos=client.info.add_bos if client.info else True)
+        run_worker(client, prompt, min(n_tokens, 16))  # warm up both
+        run_inprocess(llm, prompt, min(n_tokens, 16))
+        worker, inproc = [], []
+        for _ in range(rounds):
+            worker.append(run_worker(client, prompt, n_tokens))
+            inproc.append(run_inprocess(llm, prompt, n_tokens))
+    finally:
+        client.close()
+        llm.close()
+    w, p = median(worker), median(inproc)
+    return {"worker_tps": w, "inprocess_tps": p, "ratio": w / p,
+            "overhead_us": (1.0 / w - 1.0 / p) * 1e6}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--json", action="store_true")
+    ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--tiny-tokens", type=int, default=400)
+    ap.add_argument("--large-tokens", type=int, default=48)
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args(argv)
+
+    tiny_path = SHARED_MODELS / "TinyStories-656K-F16.gguf"
+    if not tiny_path.exists():
+        print(f"needs {tiny_path} (../shared/models beside the checkout)", file=sys.stderr)
+        return 2
+    tiny = compare(tiny_path, threads=1, n_tokens=args.tiny_tokens, rounds=args.rounds,
+                   n_ctx=512)
+    large = compare(model_100m(), threads=args.threads, n_tokens=args.large_tokens,
+                    rounds=max(3, args.rounds // 2), n_ctx=512)
+    result = {
+        "ratio_tiny": tiny["ratio"],
+        "ratio_large": large["ratio"],
+        "overhead_us_per_token": tiny["overhead_us"],
+        "overhead_us_per_token_large": large["overhead_us"],
+        "tiny_worker_tps": tiny["worker_tps"],
+        "tiny_inprocess_tps": tiny["inprocess_tps"],
+        "large_worker_tps": large["worker_tps"],
+        "large_inprocess_tps": large["inprocess_tps"],
+    }
+    if args.json:
+        emit_json(result)
+    else:
+        print_table(
+            "Worker process vs in-process llama-cpp-python (median tokens/s, interleaved runs)",
+            ["model", "worker tok/s", "in-process tok/s", "ratio", "overhead us/token"],
+            [
+                ["TinyStories-656K-F16", tiny["worker_tps"], tiny["inprocess_tps"],
+                 tiny["ratio"], tiny["overhead_us"]],
+                ["random llama 110M F16", large["worker_tps"], large["inprocess_tps"],
+                 large["ratio"], large["overhead_us"]],
+            ],
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
