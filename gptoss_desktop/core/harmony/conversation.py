@@ -34,6 +34,7 @@ class DropPolicy(enum.StrEnum):
 
 def kept_indices(messages: Sequence[Message], policy: DropPolicy) -> list[int]:
     """Indices of the messages that stay in the rendered history, in order."""
+    policy = DropPolicy(policy)
     if policy is DropPolicy.KEEP:
         return list(range(len(messages)))
     if policy is DropPolicy.REFERENCE:

@@ -200,6 +200,11 @@ class ChatSession:
             ids += self._entries[i].tokens
         return ids + self._open_assistant
 
+    @property
+    def open_assistant_tokens(self) -> list[int]:
+        """``<|start|>assistant`` as token ids: every prompt ends with it."""
+        return list(self._open_assistant)
+
     def add_message(self, message: Message) -> None:
         """Append a message rendered from its fields (a tool result, a restored history...)."""
         self._entries.append(self._rendered(message))
