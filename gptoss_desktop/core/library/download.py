@@ -1,0 +1,482 @@
+"""One file, fetched so that it survives closed laptops, flaky wifi and full disks.
+
+A :class:`DownloadJob` streams a :class:`RemoteFile` with HTTP Range into
+``<models>/.partial/<key>.partial`` next to a small JSON state file, hashing the bytes in a
+helper thread as they are written. After a crash, a kill or a restart the job re-hashes the
+partial bytes already on disk and asks only for the rest. When the last byte is in, the
+sha256 (or, for small non-LFS files, the git blob id) must equal the hub's value before the
+file is moved, atomically, to its place in the library; a mismatch moves it to
+``<models>/.quarantine`` and raises :class:`ChecksumMismatch`. Free space is checked before
+starting; a full disk mid-way raises :class:`DiskFull` and keeps the partial. Network
+errors, stalls and 5xx answers retry with exponential backoff, for as long as each attempt
+makes progress.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import os
+import queue
+import shutil
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from gptoss_desktop import __version__
+from gptoss_desktop.core.errors import (
+    AuthRequired,
+    ChecksumMismatch,
+    DiskFull,
+    DownloadError,
+    NotFoundOnHub,
+)
+from gptoss_desktop.core.library.hub import RemoteFile
+
+if TYPE_CHECKING:
+    import httpx
+
+MiB = 1024 * 1024
+Phase = Literal["checking", "downloading", "verifying", "done"]
+_DISK_ERRNOS = {errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)}
+
+
+@dataclass(frozen=True)
+class DownloadSettings:
+    chunk_bytes: int | None = None  # None: write what the network delivers (nothing held back)
+    connect_timeout_s: float = 20.0
+    stall_timeout_s: float = 30.0  # no byte for this long: the connection is dropped and retried
+    max_retries: int = 8  # consecutive attempts that made no progress
+    backoff_base_s: float = 1.0
+    backoff_max_s: float = 60.0
+    disk_margin_bytes: int = 256 * MiB  # kept free beyond the file itself
+    fsync_every_bytes: int = 64 * MiB
+    progress_interval_s: float = 0.25
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where one file stands. ``speed_bps`` over the last few seconds; ``eta_s`` None if unknown."""
+
+    phase: Phase
+    filename: str
+    done_bytes: int
+    total_bytes: int
+    speed_bps: float
+    eta_s: float | None
+    note: str = ""
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+class StopToken:
+    """Asks a running job to stop at the next chunk (pause and cancel both use it)."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def stop(self) -> None:
+        self._event.set()
+
+    @property
+    def stopped(self) -> bool:
+        return self._event.is_set()
+
+    def wait(self, seconds: float) -> bool:
+        """Sleep up to ``seconds``; True if a stop came meanwhile."""
+        return self._event.wait(seconds)
+
+
+def partial_paths(partial_dir: Path, key: str) -> tuple[Path, Path]:
+    return partial_dir / f"{key}.partial", partial_dir / f"{key}.json"
+
+
+# --- hashing off the download thread -----------------------------------------------------------
+
+
+class _HashPipe:
+    """sha256 (or git blob sha1) computed in a helper thread; hashlib releases the GIL."""
+
+    def __init__(self, size: int, git_blob: bool) -> None:
+        self._h = hashlib.sha1() if git_blob else hashlib.sha256()
+        if git_blob:
+            self._h.update(b"blob %d\0" % size)
+        self._q: queue.Queue[bytes | memoryview] = queue.Queue(maxsize=32)
+        self._thread = threading.Thread(target=self._run, name="sha256", daemon=True)
+        self._thread.start()
+        self._closed = False
+
+    def _run(self) -> None:
+        while True:
+            block = self._q.get()
+            if not len(block):
+                return
+            self._h.update(block)
+
+    def feed(self, block: bytes | memoryview) -> None:
+        if len(block):
+            self._q.put(block)
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._q.put(b"")
+            self._thread.join()
+
+    def hexdigest(self) -> str:
+        self.close()
+        return self._h.hexdigest()
+
+
+class _Speed:
+    def __init__(self, window_s: float = 5.0) -> None:
+        self._samples: deque[tuple[float, int]] = deque()
+        self._window = window_s
+
+    def add(self, now: float, total: int) -> float:
+        self._samples.append((now, total))
+        while len(self._samples) > 2 and now - self._samples[0][0] > self._window:
+            self._samples.popleft()
+        t0, b0 = self._samples[0]
+        return (total - b0) / (now - t0) if now > t0 else 0.0
+
+
+# --- the job ------------------------------------------------------------------------------------
+
+
+class DownloadJob:
+    """Fetch one :class:`RemoteFile` to ``dest``; call :meth:`run` on a worker thread."""
+
+    def __init__(
+        self,
+        remote: RemoteFile,
+        dest: Path,
+        *,
+        partial_dir: Path,
+        quarantine_dir: Path,
+        token: str | None = None,
+        settings: DownloadSettings | None = None,
+        progress: ProgressCallback | None = None,
+        stop: StopToken | None = None,
+        transport: httpx.BaseTransport | None = None,
+        model_file: str | None = None,
+    ) -> None:
+        self.remote = remote
+        self.dest = Path(dest)
+        self.partial, self.state_file = partial_paths(Path(partial_dir), remote.key)
+        self.quarantine_dir = Path(quarantine_dir)
+        self._token = token
+        self.settings = settings or DownloadSettings()
+        self._progress_cb = progress
+        self.stop = stop or StopToken()
+        self._transport = transport
+        self._model_file = model_file or remote.filename
+        self._last_emit = 0.0
+        self._speed = _Speed()
+        self.bytes_received = 0  # over the network, this run (for tests and benchmarks)
+        self._hasher: _HashPipe  # created by run()
+
+    # --- public -----------------------------------------------------------------------------
+
+    def run(self) -> Path | None:
+        """Download, verify and move into place. Returns ``dest``, or None if stopped."""
+        r = self.remote
+        self.partial.parent.mkdir(parents=True, exist_ok=True)
+        offset = self._prepare_partial()
+        self._check_free_space(offset)
+        self._write_state()
+        self._hasher = _HashPipe(r.size, git_blob=r.sha256 is None)
+        try:
+            with open(self.partial, "r+b" if offset else "w+b", buffering=0) as fh:
+                if offset and not self._rehash(fh, offset):
+                    return None
+                fh.seek(offset)
+                if not self._fetch(fh, offset):
+                    return None
+                os.fsync(fh.fileno())
+            self._emit("verifying", r.size, force=True)
+            digest = self._hasher.hexdigest()
+        finally:
+            self._hasher.close()
+        expected = r.sha256 or r.blob_id
+        if expected and digest != expected.lower():
+            where = self._quarantine()
+            raise ChecksumMismatch(
+                f"{r.filename}: downloaded bytes do not match the hub's checksum; moved to "
+                f"{where} and not added; download it again",
+                details=f"expected {expected}\ngot      {digest}\nfrom {r.url}",
+            )
+        self.dest.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(self.partial, self.dest)
+        _fsync_dir(self.dest.parent)
+        self.state_file.unlink(missing_ok=True)
+        self._emit("done", r.size, force=True)
+        return self.dest
+
+    def discard(self) -> None:
+        """Delete the partial file and its state (after a cancel)."""
+        self.partial.unlink(missing_ok=True)
+        self.state_file.unlink(missing_ok=True)
+
+    # --- steps ------------------------------------------------------------------------------
+
+    def _prepare_partial(self) -> int:
+        """Bytes already on disk that belong to this exact file, or 0 after discarding others."""
+        if not self.partial.exists():
+            return 0
+        try:
+            state = json.loads(self.state_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            state = {}
+        r = self.remote
+        same = (
+            state.get("size") == r.size
+            and state.get("sha256") == r.sha256
+            and state.get("blob_id") == (None if r.sha256 else r.blob_id)
+        )
+        size = self.partial.stat().st_size
+        if not same or size > r.size:
+            self.discard()
+            return 0
+        return size
+
+    def _check_free_space(self, offset: int) -> None:
+        need = self.remote.size - offset + self.settings.disk_margin_bytes
+        free = shutil.disk_usage(self.partial.parent).free
+        if free < need:
+            raise DiskFull(
+                f"not enough disk space for {self.remote.filename}: needs {_gb(need)} free "
+                f"(including a {_gb(self.settings.disk_margin_bytes)} margin) on "
+                f"{self.partial.parent}, has {_gb(free)}; free some space and try again"
+            )
+
+    def _write_state(self) -> None:
+        r = self.remote
+        state = {
+            "repo_id": r.repo_id,
+            "filename": r.filename,
+            "model_file": self._model_file,
+            "revision": r.revision,
+            "size": r.size,
+            "sha256": r.sha256,
+            "blob_id": None if r.sha256 else r.blob_id,
+            "dest": str(self.dest),
+            "updated": time.time(),
+        }
+        tmp = self.state_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(state), encoding="utf-8")
+        os.replace(tmp, self.state_file)
+
+    def _rehash(self, fh: Any, offset: int) -> bool:
+        """Feed the bytes already on disk to the hasher; False if stopped meanwhile."""
+        fh.seek(0)
+        done = 0
+        while done < offset:
+            if self.stop.stopped:
+                return False
+            block = fh.read(min(4 * MiB, offset - done))
+            if not block:
+                break
+            self._hasher.feed(block)
+            done += len(block)
+            self._emit("checking", done, note="checking the part downloaded before")
+        return True
+
+    def _fetch(self, fh: Any, offset: int) -> bool:
+        """Stream until the file is complete (True) or a stop was asked (False)."""
+        import httpx  # lazily: start-up stays fast
+
+        s = self.settings
+        timeout = httpx.Timeout(s.stall_timeout_s, connect=s.connect_timeout_s)
+        failures = 0
+        last_problem = ""
+        with httpx.Client(
+            timeout=timeout,
+            follow_redirects=True,
+            transport=self._transport,
+            headers=self._headers(),
+        ) as client:
+            while offset < self.remote.size:
+                if self.stop.stopped:
+                    return False
+                before = offset
+                try:
+                    self._attempt(client, fh, offset)
+                except _Retry as exc:
+                    last_problem = str(exc)
+                except httpx.TimeoutException as exc:
+                    kind = "connect" if isinstance(exc, httpx.ConnectTimeout) else "stall"
+                    last_problem = (
+                        f"the connection stalled (no data for {s.stall_timeout_s:g} s)"
+                        if kind == "stall"
+                        else "could not connect in time"
+                    )
+                except httpx.TransportError as exc:
+                    last_problem = f"network error ({type(exc).__name__})"
+                offset = fh.tell()
+                if self.stop.stopped:
+                    return False
+                if offset >= self.remote.size:
+                    break
+                failures = 0 if offset > before else failures + 1
+                if failures > s.max_retries:
+                    raise DownloadError(
+                        f"{self.remote.filename}: {last_problem}; gave up after {failures} tries "
+                        f"with {_gb(offset)} of {_gb(self.remote.size)} saved; resume later"
+                    )
+                delay = min(s.backoff_max_s, s.backoff_base_s * 2 ** max(0, failures - 1))
+                self._emit("downloading", offset, force=True, note=f"{last_problem}; retrying")
+                if failures and self.stop.wait(delay):
+                    return False
+        return True
+
+    def _headers(self) -> dict[str, str]:
+        h = {"Accept-Encoding": "identity", "User-Agent": f"gptoss-desktop/{__version__}"}
+        if self._token:
+            h["Authorization"] = f"Bearer {self._token}"
+        return h
+
+    def _attempt(self, client: httpx.Client, fh: Any, offset: int) -> None:
+        r = self.remote
+        headers = {"Range": f"bytes={offset}-"} if offset else {}
+        with client.stream("GET", r.url, headers=headers) as resp:
+            code = resp.status_code
+            if code == 416 and offset >= r.size:
+                return
+            self._raise_for_status(code)
+            if code == 206:
+                start, total = _content_range(resp.headers.get("content-range", ""))
+                if total is not None and total != r.size:
+                    raise DownloadError(
+                        f"{r.filename}: the server's file has {total} bytes, the hub says {r.size}"
+                    )
+                if start != offset:
+                    raise _Retry(f"the server answered from byte {start} instead of {offset}")
+            elif code == 200:
+                if offset:
+                    # The server ignored Range: start again from byte 0 with this response.
+                    fh.seek(0)
+                    fh.truncate()
+                    self._hasher.close()
+                    self._hasher = _HashPipe(r.size, git_blob=r.sha256 is None)
+                    offset = 0
+                    self._emit(
+                        "downloading",
+                        0,
+                        force=True,
+                        note="the server cannot resume; starting from the beginning",
+                    )
+            else:
+                raise _Retry(f"unexpected HTTP {code}")
+            self._stream_body(resp, fh, offset)
+
+    def _raise_for_status(self, code: int) -> None:
+        r = self.remote
+        if code in (401, 403):
+            raise AuthRequired(
+                f"{r.repo_id} needs a Hugging Face token with access ({code}); accept the "
+                "model's terms on its page and add your token"
+            )
+        if code == 404:
+            raise NotFoundOnHub(f"{r.filename} was not found in {r.repo_id} at {r.revision[:12]}")
+        if code >= 500 or code == 429:
+            raise _Retry(f"the server answered {code}")
+        if code >= 400:
+            raise DownloadError(f"{r.filename}: the server answered {code}")
+
+    def _stream_body(self, resp: httpx.Response, fh: Any, offset: int) -> None:
+        size = self.remote.size
+        synced = offset
+        for chunk in resp.iter_raw(self.settings.chunk_bytes):
+            if self.stop.stopped:
+                break
+            self.bytes_received += len(chunk)
+            view = memoryview(chunk)[: size - offset]
+            self._write_all(fh, view, offset)
+            offset += len(view)
+            if offset - synced >= self.settings.fsync_every_bytes:
+                os.fsync(fh.fileno())
+                synced = offset
+            self._emit("downloading", offset)
+            if offset >= size:
+                break
+
+    def _write_all(self, fh: Any, view: memoryview, offset: int) -> None:
+        pos = 0
+        while pos < len(view):
+            try:
+                n = fh.write(view[pos:])
+            except OSError as exc:
+                if exc.errno in _DISK_ERRNOS:
+                    done = offset + pos
+                    raise DiskFull(
+                        f"the disk is full: {_gb(done)} of {_gb(self.remote.size)} of "
+                        f"{self.remote.filename} saved and kept; free "
+                        f"{_gb(self.remote.size - done + self.settings.disk_margin_bytes)} and resume"
+                    ) from None
+                raise DownloadError(f"cannot write {self.partial}: {exc.strerror or exc}") from None
+            self._hasher.feed(view[pos : pos + n])
+            pos += n
+
+    def _quarantine(self) -> Path:
+        self.quarantine_dir.mkdir(parents=True, exist_ok=True)
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        target = self.quarantine_dir / f"{Path(self.remote.filename).name}.{stamp}.bad"
+        n = 1
+        while target.exists():
+            n += 1
+            target = self.quarantine_dir / f"{Path(self.remote.filename).name}.{stamp}-{n}.bad"
+        os.replace(self.partial, target)
+        self.state_file.unlink(missing_ok=True)
+        return target
+
+    def _emit(self, phase: Phase, done: int, *, force: bool = False, note: str = "") -> None:
+        if self._progress_cb is None:
+            return
+        now = time.monotonic()
+        speed = self._speed.add(now, done) if phase == "downloading" else 0.0
+        if not force and now - self._last_emit < self.settings.progress_interval_s:
+            return
+        self._last_emit = now
+        left = self.remote.size - done
+        eta = left / speed if speed > 0 and phase == "downloading" else None
+        self._progress_cb(
+            Progress(phase, self.remote.filename, done, self.remote.size, speed, eta, note)
+        )
+
+
+class _Retry(Exception):
+    """Internal: this attempt failed in a way a retry may fix."""
+
+
+def _content_range(value: str) -> tuple[int, int | None]:
+    """``bytes 100-199/1000`` -> (100, 1000)."""
+    try:
+        _, _, rest = value.partition(" ")
+        span, _, total = rest.partition("/")
+        start = int(span.split("-")[0])
+        return start, (int(total) if total.strip() not in ("", "*") else None)
+    except ValueError:
+        raise _Retry(f"unreadable Content-Range {value!r}") from None
+
+
+def _fsync_dir(path: Path) -> None:
+    if os.name != "posix":
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _gb(n: int) -> str:
+    if n >= 1024**3:
+        return f"{n / 1024**3:.2f} GiB"
+    return f"{n / MiB:.1f} MiB"
