@@ -1,0 +1,111 @@
+"""Per-column speed and memory figures, live while a column streams and final after it.
+
+Live figures come from the token batches (``TokenBatch.t`` is measured in the worker, so
+pipe delays do not count); the final ones replace them with the worker's own
+:class:`GenerationMetrics`. Peak memory is the worker process's peak resident set: read from
+``/proc`` while streaming where the OS offers it, and reported by the worker at the end.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+from gptoss_desktop.core.engine.options import GenerationMetrics
+
+
+@dataclass(frozen=True)
+class ColumnMetrics:
+    ttft_s: float | None = None
+    prompt_tokens: int = 0
+    prompt_tokens_per_s: float | None = None
+    tokens: int = 0
+    tokens_per_s: float | None = None
+    total_s: float | None = None
+    load_s: float | None = None
+    peak_rss_bytes: int | None = None
+    n_threads: int | None = None
+    final: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ColumnMetrics:
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+
+    def summary(self) -> str:
+        """One short line for the column footer: ``TTFT 0.12 s · 35.2 tok/s · 120 tok · 1.2 GB``."""
+        bits: list[str] = []
+        if self.ttft_s is not None:
+            bits.append(f"TTFT {format_seconds(self.ttft_s)}")
+        if self.tokens_per_s:
+            bits.append(f"{self.tokens_per_s:,.1f} tok/s")
+        if self.prompt_tokens_per_s and self.final:
+            bits.append(f"prompt {self.prompt_tokens_per_s:,.0f} tok/s")
+        bits.append(f"{self.tokens} tok")
+        if self.peak_rss_bytes:
+            bits.append(format_bytes(self.peak_rss_bytes))
+        return " · ".join(bits)
+
+
+class LiveMeter:
+    """Builds :class:`ColumnMetrics` from token batches of one generation."""
+
+    def __init__(self, *, n_threads: int | None = None, load_s: float | None = None) -> None:
+        self.metrics = ColumnMetrics(n_threads=n_threads, load_s=load_s)
+        self._first_t: float | None = None
+
+    def on_tokens(self, tokens: int, t: float, peak_rss: int | None = None) -> ColumnMetrics:
+        m = self.metrics
+        if self._first_t is None and tokens > 0:
+            self._first_t = t
+            m = replace(m, ttft_s=t)
+        rate = m.tokens_per_s
+        if self._first_t is not None and tokens > 1 and t > self._first_t:
+            rate = (tokens - 1) / (t - self._first_t)
+        peak = max(filter(None, (peak_rss, m.peak_rss_bytes)), default=None)
+        self.metrics = replace(m, tokens=tokens, tokens_per_s=rate, total_s=t, peak_rss_bytes=peak)
+        return self.metrics
+
+    def on_finished(self, result: GenerationMetrics) -> ColumnMetrics:
+        self.metrics = replace(
+            self.metrics,
+            ttft_s=result.ttft_s if result.completion_tokens else None,
+            prompt_tokens=result.prompt_tokens,
+            prompt_tokens_per_s=result.prompt_tokens_per_s or None,
+            tokens=result.completion_tokens,
+            tokens_per_s=result.tokens_per_s or None,
+            total_s=result.total_s,
+            load_s=self.metrics.load_s if self.metrics.load_s is not None else result.load_s,
+            peak_rss_bytes=max(result.peak_rss_bytes, self.metrics.peak_rss_bytes or 0) or None,
+            final=True,
+        )
+        return self.metrics
+
+
+def process_peak_rss(pid: int) -> int | None:
+    """Peak resident memory of another process, where the OS tells it cheaply (Linux)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def format_seconds(s: float) -> str:
+    return f"{s * 1000:.0f} ms" if s < 1 else f"{s:.2f} s"
+
+
+def format_bytes(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if abs(n) < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} GB"

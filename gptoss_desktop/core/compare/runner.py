@@ -1,0 +1,376 @@
+"""CompareRun: one prompt fanned out to 2-4 models, each in its own worker, on its own thread.
+
+Concurrent when the memory estimate of all models fits (threads divided between the
+workers), otherwise one after another, saying why (:mod:`.scheduling`). The same sampling
+settings and seed go to every column unless a column overrides them. Each column streams
+on its own: a crash, a template error or a cancel ends that column only.
+
+Reports go to a plain callable (``listener``) from the column threads; the UI adapts them
+to Qt signals. ``wait()`` blocks until every column has ended.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from gptoss_desktop.core.compare.blind import BlindOrder
+from gptoss_desktop.core.compare.engines import EnginePool
+from gptoss_desktop.core.compare.metrics import ColumnMetrics, LiveMeter, process_peak_rss
+from gptoss_desktop.core.compare.scheduling import (
+    MemoryEstimator,
+    ScheduleChoice,
+    SchedulePlan,
+    default_memory_estimate,
+    plan_schedule,
+)
+from gptoss_desktop.core.compare.session import TextDelta, TokenProgress, TurnFinished
+from gptoss_desktop.core.compare.sessions import SessionFactory, open_session
+from gptoss_desktop.core.compare.templates import ChatMessage
+from gptoss_desktop.core.engine import LoadOptions, SamplingOptions
+from gptoss_desktop.core.errors import GptossError, WorkerCrashed
+
+ColumnState = Literal["pending", "queued", "loading", "streaming", "done", "error", "cancelled"]
+ENDED: frozenset[str] = frozenset({"done", "error", "cancelled"})
+MAX_COLUMNS = 4
+RSS_POLL_S = 0.25
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ColumnSetup:
+    """One column: a model file, an optional display name and optional overrides."""
+
+    model_path: Path
+    label: str = ""
+    sampling: SamplingOptions | None = None  # None: the comparison's shared settings
+    max_tokens: int | None = None
+    system_prompt: str | None = None
+    template_override: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.label or Path(self.model_path).stem
+
+
+@dataclass(frozen=True)
+class CompareSettings:
+    """Shared by every column. ``sampling.seed=None``: one random seed, the same for all."""
+
+    sampling: SamplingOptions = field(default_factory=SamplingOptions)
+    max_tokens: int = 512
+    n_ctx: int = 4096
+    system_prompt: str = ""
+    schedule: ScheduleChoice = "auto"
+    n_threads: int | None = None  # None: divided between concurrent workers
+    blind: bool = False
+
+
+@dataclass(frozen=True)
+class ColumnResult:
+    position: int
+    label: str
+    model_path: str
+    state: ColumnState
+    answer: str = ""
+    reasoning: str = ""
+    metrics: ColumnMetrics = field(default_factory=ColumnMetrics)
+    error: str | None = None
+    error_details: str = ""
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+# --- what the listener receives (from column threads) ------------------------------------------
+@dataclass(frozen=True)
+class ColumnStateChanged:
+    position: int
+    state: ColumnState
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class ColumnText:
+    position: int
+    channel: str  # "analysis" (reasoning) or "final" (answer)
+    text: str
+
+
+@dataclass(frozen=True)
+class ColumnMetricsChanged:
+    position: int
+    metrics: ColumnMetrics
+
+
+@dataclass(frozen=True)
+class ColumnEnded:
+    result: ColumnResult
+
+
+@dataclass(frozen=True)
+class RunEnded:
+    results: tuple[ColumnResult, ...]
+
+
+RunUpdate = ColumnStateChanged | ColumnText | ColumnMetricsChanged | ColumnEnded | RunEnded
+Listener = Callable[[RunUpdate], None]
+
+
+class CompareRun:
+    def __init__(
+        self,
+        columns: Sequence[ColumnSetup],
+        settings: CompareSettings | None = None,
+        *,
+        pool: EnginePool,
+        listener: Listener | None = None,
+        estimator: MemoryEstimator = default_memory_estimate,
+        available_memory: int | None = None,
+        session_factory: SessionFactory = open_session,
+        rng: random.Random | None = None,
+    ) -> None:
+        if not 1 <= len(columns) <= MAX_COLUMNS:
+            raise ValueError(f"a comparison has 1 to {MAX_COLUMNS} columns, not {len(columns)}")
+        self.columns = tuple(columns)
+        self.settings = settings or CompareSettings()
+        self.pool = pool
+        self._listener = listener or (lambda update: None)
+        self._estimator = estimator
+        self._available = available_memory
+        self._session_factory = session_factory
+        rng = rng or random.Random()
+        seed = self.settings.sampling.seed
+        self.seed: int = seed if seed is not None else rng.randrange(1 << 31)
+        n = len(self.columns)
+        self.blind = BlindOrder.shuffled(n, rng) if self.settings.blind else BlindOrder.identity(n)
+        self.plan: SchedulePlan | None = None
+        self.prompt = ""
+        self.history: tuple[ChatMessage, ...] = ()
+        self._lock = threading.Lock()
+        self._states: list[ColumnState] = ["pending"] * n
+        self._results: list[ColumnResult | None] = [None] * n
+        self._sessions: list[Any] = [None] * n
+        self._cancelled = [False] * n
+        self._done = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    # --- public -------------------------------------------------------------------------------
+    def start(self, prompt: str, history: Sequence[ChatMessage] = ()) -> SchedulePlan:
+        """Plan, then start the columns; returns at once (the plan says how they will run)."""
+        if self._threads:
+            raise RuntimeError("a CompareRun runs once; make a new one for the next prompt")
+        self.prompt, self.history = prompt, tuple(history)
+        paths = [c.model_path for c in self.columns]
+        plan = plan_schedule(
+            paths,
+            self.settings.n_ctx,
+            choice=self.settings.schedule,
+            estimator=self._estimator,
+            available=self._available,
+            n_threads=self.settings.n_threads,
+            already_loaded=[self.pool.is_loaded(i, p) for i, p in enumerate(paths)],
+        )
+        self.plan = plan
+        if plan.concurrent:
+            self.pool.release_others(set(range(len(self.columns))))
+            for pos in range(len(self.columns)):
+                self._spawn(f"compare-column-{pos}", self._run_column, pos)
+        else:
+            self.pool.close()  # free the memory of workers kept from earlier comparisons
+            for pos in range(1, len(self.columns)):
+                self._set_state(pos, "queued", plan.reason)
+            self._spawn("compare-sequential", self._run_sequentially)
+        return plan
+
+    def cancel(self, position: int | None = None) -> None:
+        """Cancel one column, or all of them (``None``); from any thread."""
+        targets = range(len(self.columns)) if position is None else [position]
+        for pos in targets:
+            with self._lock:
+                self._cancelled[pos] = True
+                session = self._sessions[pos]
+            if session is not None:
+                session.cancel()
+
+    def wait(self, timeout: float | None = None) -> tuple[ColumnResult, ...]:
+        if not self._done.wait(timeout):
+            raise TimeoutError(f"the comparison did not finish within {timeout} s")
+        return self.results
+
+    @property
+    def finished(self) -> bool:
+        return self._done.is_set()
+
+    @property
+    def results(self) -> tuple[ColumnResult, ...]:
+        with self._lock:
+            return tuple(
+                r if r is not None else self._pending_result(i) for i, r in enumerate(self._results)
+            )
+
+    def state(self, position: int) -> ColumnState:
+        with self._lock:
+            return self._states[position]
+
+    def sampling_for(self, position: int) -> SamplingOptions:
+        """The column's sampling: its override or the shared one, with the run's seed."""
+        own = self.columns[position].sampling
+        base = own or self.settings.sampling
+        return replace(base, seed=base.seed if own and own.seed is not None else self.seed)
+
+    # --- threads ------------------------------------------------------------------------------
+    def _spawn(self, name: str, target: Callable[..., None], *args: Any) -> None:
+        thread = threading.Thread(target=target, args=args, name=name, daemon=True)
+        self._threads.append(thread)
+        thread.start()
+
+    def _run_sequentially(self) -> None:
+        for pos in range(len(self.columns)):
+            self._run_column(pos)
+            self.pool.release(pos)
+
+    def _run_column(self, pos: int) -> None:
+        try:
+            result = self._column(pos)
+        except Exception as exc:  # a bug of ours: show it in the column, never lose it
+            result = self._result(
+                pos, "error", error=f"Unexpected error: {exc}", details=traceback.format_exc()
+            )
+        self._finish(pos, result)
+
+    def _column(self, pos: int) -> ColumnResult:
+        setup = self.columns[pos]
+        assert self.plan is not None
+        n_threads = self.plan.n_threads[pos]
+        if self._is_cancelled(pos):
+            return self._result(pos, "cancelled")
+        self._set_state(pos, "loading", f"loading {setup.name}")
+        options = LoadOptions(n_ctx=self.settings.n_ctx, n_threads=n_threads)
+        t0 = time.perf_counter()
+        sampling = self.sampling_for(pos)
+        try:
+            client = self.pool.acquire(pos, setup.model_path, options)
+            load_s = time.perf_counter() - t0
+            system = setup.system_prompt
+            session = self._session_factory(
+                client,
+                system_prompt=self.settings.system_prompt if system is None else system,
+                history=self.history,
+                sampling=sampling,
+                max_tokens=setup.max_tokens or self.settings.max_tokens,
+                template_override=setup.template_override,
+            )
+        except GptossError as exc:
+            return self._result(pos, "error", error=exc.message, details=exc.details)
+        with self._lock:
+            self._sessions[pos] = session
+        settings = {
+            "sampling": sampling.to_wire(),
+            "max_tokens": setup.max_tokens or self.settings.max_tokens,
+            "n_ctx": self.settings.n_ctx,
+            "n_threads": n_threads,
+            "format": str(getattr(session, "format", "harmony")),
+        }
+        meter = LiveMeter(n_threads=n_threads, load_s=load_s)
+        answer: list[str] = []
+        reasoning: list[str] = []
+        next_rss = 0.0
+        try:
+            events = session.send(self.prompt)
+            self._set_state(pos, "streaming")
+            for event in events:
+                if self._is_cancelled(pos):
+                    session.cancel()
+                if isinstance(event, TokenProgress):
+                    rss = None
+                    if time.monotonic() >= next_rss:
+                        rss, next_rss = process_peak_rss(client.pid), time.monotonic() + RSS_POLL_S
+                    self._emit(
+                        ColumnMetricsChanged(pos, meter.on_tokens(event.tokens, event.t, rss))
+                    )
+                elif isinstance(event, TextDelta):
+                    (reasoning if event.channel == "analysis" else answer).append(event.text)
+                    self._emit(ColumnText(pos, event.channel, event.text))
+                elif isinstance(event, TurnFinished):
+                    self._emit(ColumnMetricsChanged(pos, meter.on_finished(event.metrics)))
+        except WorkerCrashed as exc:
+            self.pool.release(pos)
+            return self._result(
+                pos, "error", "".join(answer), "".join(reasoning), meter.metrics,
+                error=exc.message, details=exc.details, settings=settings,
+            )  # fmt: skip
+        except GptossError as exc:
+            return self._result(
+                pos, "error", "".join(answer), "".join(reasoning), meter.metrics,
+                error=exc.message, details=exc.details, settings=settings,
+            )  # fmt: skip
+        finally:
+            with self._lock:
+                self._sessions[pos] = None
+        state: ColumnState = "cancelled" if self._is_cancelled(pos) else "done"
+        return self._result(
+            pos, state, "".join(answer), "".join(reasoning), meter.metrics, settings=settings
+        )
+
+    # --- bookkeeping ----------------------------------------------------------------------------
+    def _is_cancelled(self, pos: int) -> bool:
+        with self._lock:
+            return self._cancelled[pos]
+
+    def _set_state(self, pos: int, state: ColumnState, message: str = "") -> None:
+        with self._lock:
+            self._states[pos] = state
+        self._emit(ColumnStateChanged(pos, state, message))
+
+    def _result(
+        self,
+        pos: int,
+        state: ColumnState,
+        answer: str = "",
+        reasoning: str = "",
+        metrics: ColumnMetrics | None = None,
+        *,
+        error: str | None = None,
+        details: str = "",
+        settings: dict[str, Any] | None = None,
+    ) -> ColumnResult:
+        setup = self.columns[pos]
+        return ColumnResult(
+            position=pos,
+            label=setup.name,
+            model_path=str(setup.model_path),
+            state=state,
+            answer=answer,
+            reasoning=reasoning,
+            metrics=metrics or ColumnMetrics(),
+            error=error,
+            error_details=details,
+            settings=settings or {},
+        )
+
+    def _pending_result(self, pos: int) -> ColumnResult:
+        return self._result(pos, self._states[pos])
+
+    def _finish(self, pos: int, result: ColumnResult) -> None:
+        with self._lock:
+            self._results[pos] = result
+            self._states[pos] = result.state
+            all_done = all(r is not None for r in self._results)
+        self._emit(ColumnStateChanged(pos, result.state, result.error or ""))
+        self._emit(ColumnEnded(result))
+        if all_done:
+            self._emit(RunEnded(self.results))
+            self._done.set()
+
+    def _emit(self, update: RunUpdate) -> None:
+        try:
+            self._listener(update)
+        except Exception:  # a listener's bug must not stop a column; it goes to the log
+            _log.exception("compare listener failed on %s", type(update).__name__)

@@ -1,0 +1,202 @@
+"""Render a conversation with a model's own chat template (untrusted Jinja from its GGUF).
+
+The template never sees message text. Each message's content is replaced by a placeholder
+(``\\ue000N\\ue001``, private-use characters) before rendering; the output is then cut at
+the placeholders into *markup* (the template's own text, where its special tokens live) and
+*message text* (the user's, the assistant's, the system prompt). The tokenizer parses
+special tokens only in markup; message text is tokenized as text (see
+:mod:`.prompting`), so no message can forge a control token, whatever it contains.
+
+A template that transforms message text in a way that breaks a placeholder (slicing it,
+reversing it) is refused with a clear error rather than rendered unsafely.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from jinja2 import TemplateError as JinjaTemplateError
+from jinja2.exceptions import SecurityError, TemplateNotFound, TemplateSyntaxError
+
+from gptoss_desktop.core.compare.sandbox import (
+    GuardedEnvironment,
+    TemplateLimitExceeded,
+    TemplateLimits,
+    TemplateRaised,
+    guarded,
+)
+from gptoss_desktop.core.errors import ChatTemplateError
+
+PLACEHOLDER_OPEN = "\ue000"
+PLACEHOLDER_CLOSE = "\ue001"
+_PLACEHOLDER = re.compile(f"{PLACEHOLDER_OPEN}(\\d+){PLACEHOLDER_CLOSE}")
+
+CHATML_TEMPLATE = (
+    "{% for message in messages %}"
+    "{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n' }}"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
+)
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    """One message of a plain-text chat: role ``system``, ``user`` or ``assistant``."""
+
+    role: str
+    content: str
+
+
+@dataclass(frozen=True)
+class PromptPart:
+    """A run of rendered text: the template's markup, or one message's text."""
+
+    text: str
+    is_markup: bool
+
+
+@dataclass(frozen=True)
+class RenderedPrompt:
+    parts: tuple[PromptPart, ...]
+
+    @property
+    def text(self) -> str:
+        return "".join(p.text for p in self.parts)
+
+    @property
+    def markup(self) -> str:
+        return "".join(p.text for p in self.parts if p.is_markup)
+
+
+def _placeholder(index: int) -> str:
+    return f"{PLACEHOLDER_OPEN}{index}{PLACEHOLDER_CLOSE}"
+
+
+class ChatTemplate:
+    """A compiled chat template; :meth:`render` gives markup and message text apart."""
+
+    def __init__(
+        self,
+        source: str,
+        *,
+        bos_token: str = "",
+        eos_token: str = "",
+        limits: TemplateLimits | None = None,
+    ) -> None:
+        self.source = source
+        self.bos_token = bos_token
+        self.eos_token = eos_token
+        self.limits = limits or TemplateLimits()
+        if len(source) > self.limits.max_source_chars:
+            raise ChatTemplateError(
+                f"The model's chat template is {len(source):,} characters long (limit "
+                f"{self.limits.max_source_chars:,}): it is not rendered; use another model file"
+            )
+        self._env = GuardedEnvironment(self.limits)
+        try:
+            with guarded(self.limits):
+                self._template = self._env.from_string(source)
+        except TemplateSyntaxError as exc:
+            raise ChatTemplateError(
+                f"The model's chat template is not valid Jinja (line {exc.lineno}: {exc.message}); "
+                "use another model file",
+                details=str(exc),
+            ) from None
+        except Exception as exc:
+            raise _describe(exc) from None
+
+    def render(
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        add_generation_prompt: bool = True,
+        extra: Mapping[str, Any] | None = None,
+    ) -> RenderedPrompt:
+        """Render ``messages``; raise :class:`ChatTemplateError` for any failure or violation."""
+        context: dict[str, Any] = {
+            "messages": [
+                {"role": m.role, "content": _placeholder(i)} for i, m in enumerate(messages)
+            ],
+            "add_generation_prompt": add_generation_prompt,
+            "bos_token": self.bos_token,
+            "eos_token": self.eos_token,
+            "tools": None,
+            **(extra or {}),
+        }
+        try:
+            with guarded(self.limits) as budget:
+                chunks: list[str] = []
+                size = 0
+                for chunk in self._template.generate(context):
+                    size += len(chunk)
+                    if size > self.limits.max_output_chars:
+                        raise TemplateLimitExceeded(
+                            f"the rendered prompt is over {self.limits.max_output_chars:,} characters"
+                        )
+                    budget.check_time()
+                    chunks.append(chunk)
+        except Exception as exc:
+            raise _describe(exc) from None
+        return _split("".join(chunks), [m.content for m in messages])
+
+
+def _split(rendered: str, contents: Sequence[str]) -> RenderedPrompt:
+    parts: list[PromptPart] = []
+    pos = 0
+    for match in _PLACEHOLDER.finditer(rendered):
+        index = int(match.group(1))
+        if index >= len(contents):
+            raise ChatTemplateError(
+                "The model's chat template produced a message reference that does not exist; "
+                "use another model file"
+            )
+        if match.start() > pos:
+            parts.append(PromptPart(rendered[pos : match.start()], True))
+        if contents[index]:
+            parts.append(PromptPart(contents[index], False))
+        pos = match.end()
+    if pos < len(rendered):
+        parts.append(PromptPart(rendered[pos:], True))
+    if any(PLACEHOLDER_OPEN in p.text or PLACEHOLDER_CLOSE in p.text for p in parts if p.is_markup):
+        raise ChatTemplateError(
+            "The model's chat template rewrites message text (it cut or changed it), so it cannot "
+            "be rendered safely; use another model file"
+        )
+    return RenderedPrompt(tuple(parts))
+
+
+def _describe(exc: BaseException) -> ChatTemplateError:
+    """One line for any way a template can fail."""
+    if isinstance(exc, TemplateRaised):
+        return ChatTemplateError(f"The model's chat template refused this conversation: {exc}")
+    if isinstance(exc, TemplateLimitExceeded):
+        return ChatTemplateError(
+            f"The model's chat template was stopped: {exc}; use another model file",
+            details=str(exc),
+        )
+    if isinstance(exc, SecurityError):
+        return ChatTemplateError(
+            f"The model's chat template tried something unsafe and was stopped ({exc}); "
+            "do not trust this model file",
+            details=str(exc),
+        )
+    if isinstance(exc, TemplateNotFound):
+        return ChatTemplateError(
+            f"The model's chat template tried to read another file ({exc}) and was stopped; "
+            "do not trust this model file",
+            details=str(exc),
+        )
+    if isinstance(exc, RecursionError):
+        return ChatTemplateError(
+            "The model's chat template recursed too deeply and was stopped; use another model file"
+        )
+    if isinstance(exc, ChatTemplateError):
+        return exc
+    kind = "Jinja error" if isinstance(exc, JinjaTemplateError) else type(exc).__name__
+    return ChatTemplateError(
+        f"The model's chat template failed ({kind}: {str(exc)[:200]}); use another model file",
+        details=repr(exc),
+    )
