@@ -172,7 +172,10 @@ class ChatSession:
         self.max_tool_calls = max_tool_calls
         self.max_tokens = max_tokens
         self.drop_policy = drop_policy
-        preamble = [Message.system(system or SystemContent())]
+        system = system or SystemContent()
+        config = system.channel_config
+        self._channels = config.valid_channels if config else ("analysis", "commentary", "final")
+        preamble = [Message.system(system)]
         if developer is not None:
             preamble.append(Message.developer(developer))
         self._has_functions = conversation_has_function_tools(preamble)
@@ -276,16 +279,20 @@ class ChatSession:
         )
         generation = self.engine.generate(request)
         unsubscribe = cancel.on_cancel(generation.cancel)
-        parser = StreamParser(self.vocab, Role.ASSISTANT)
+        parser = StreamParser(self.vocab, Role.ASSISTANT, valid_channels=self._channels)
         try:
             for batch in generation:
                 self._feed(parser, batch, emit)
         finally:
             unsubscribe()
-        for event in parser.finish():
-            emit(event)
         metrics = generation.result
         assert metrics is not None, "a finished generation has metrics"
+        stop = metrics.stop_token
+        if stop is not None and (not parser.tokens or parser.tokens[-1] != stop):
+            for event in parser.feed(stop):  # an engine that does not send the stop token
+                emit(event)
+        for event in parser.finish():
+            emit(event)
         done = GenerationFinished(metrics, len(prompt), cached)
         result.generations.append(done)
         emit(done)

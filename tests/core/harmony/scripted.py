@@ -18,7 +18,10 @@ Reply = str | Callable[[str], str]
 
 
 class ScriptedEngine:
-    def __init__(self, replies: list[Reply], *, n_ctx: int = 1 << 20, batch: int = 3) -> None:
+    def __init__(
+        self, replies: list[Reply], *, n_ctx: int = 1 << 20, batch: int = 3, send_stop: bool = True
+    ) -> None:
+        self.send_stop = send_stop
         self.vocab = ByteVocabulary()
         self.replies = list(replies)
         self.requests: list[GenerateRequest] = []
@@ -71,6 +74,9 @@ class ScriptedGeneration:
                 break
             if len(out) >= self.request.max_tokens:
                 break
+            if token in stops and not self.engine.send_stop:
+                reason, stop_token = "stop_token", token
+                break
             out.append(token)
             if len(out) % self.engine.batch == 0:
                 yield self._batch(out[-self.engine.batch :])
@@ -81,7 +87,8 @@ class ScriptedGeneration:
         if rest:
             yield self._batch(out[-rest:])
         self.tokens = out
-        n_past = len(self.prompt) + len(out) - (1 if stop_token is not None else 0)
+        sent_stop = stop_token is not None and self.engine.send_stop
+        n_past = len(self.prompt) + len(out) - (1 if sent_stop else 0)
         self.engine.evaluated_tokens = (self.prompt + out)[:n_past]
         self.result = GenerationMetrics(
             prompt_tokens=len(self.prompt),
