@@ -161,6 +161,11 @@ _SYSCALLS: dict[str, tuple[int | None, int | None]] = {
     "sched_setparam": (142, 118),
     "sched_setscheduler": (144, 119),
     "sched_setattr": (314, 274),
+    "prctl": (157, 167),
+    "seccomp": (317, 277),
+    "landlock_create_ruleset": (444, 444),
+    "landlock_add_rule": (445, 445),
+    "landlock_restrict_self": (446, 446),
 }
 
 #: Refused outright with EPERM.
@@ -238,17 +243,8 @@ class _Assembler:
         return distance
 
 
-def build_filter(
-    self_pid: int,
-    *,
-    arch: Arch | None = None,
-    extra_denied: dict[str, int] | None = None,
-) -> bytes:
-    """The sandbox's filter program as raw ``struct sock_filter`` bytes.
-
-    ``extra_denied`` maps more syscall names to the errno they answer (tests use it to
-    build an outer filter that takes sandbox features away).
-    """
+def build_filter(self_pid: int, *, arch: Arch | None = None) -> bytes:
+    """The sandbox's filter program as raw ``struct sock_filter`` bytes."""
     arch = arch or machine_arch()
     eperm = _RET_ERRNO | errno.EPERM
 
@@ -263,11 +259,6 @@ def build_filter(
     if arch.name == "x86_64":
         asm.jump(_BPF_JGE_K, _X32_SYSCALL_BIT, 0, 1)
         asm.ret(eperm)
-    for name, err in (extra_denied or {}).items():
-        number = nr(name)
-        if number is not None:
-            asm.jump(_BPF_JEQ_K, number, 0, 1)
-            asm.ret(_RET_ERRNO | err)
     for name in DENIED:
         number = nr(name)
         if number is not None:
@@ -303,6 +294,27 @@ def build_filter(
     asm.ret(RET_ALLOW)
     asm.label("deny")
     asm.ret(eperm)
+    return asm.assemble()
+
+
+def build_deny_filter(denied: dict[str, int], *, arch: Arch | None = None) -> bytes:
+    """A filter that refuses only ``denied`` (name -> errno) and allows everything else.
+
+    Used to check how the sandbox behaves on kernels without a feature (run the app's side
+    under it) and by diagnostics; not a sandbox by itself.
+    """
+    arch = arch or machine_arch()
+    asm = _Assembler()
+    asm.load(_OFF_ARCH)
+    asm.jump(_BPF_JEQ_K, arch.audit_arch, 1, 0)
+    asm.ret(RET_ALLOW)
+    asm.load(_OFF_NR)
+    for name, err in denied.items():
+        number = _SYSCALLS[name][arch.column]
+        if number is not None:
+            asm.jump(_BPF_JEQ_K, number, 0, 1)
+            asm.ret(_RET_ERRNO | err)
+    asm.ret(RET_ALLOW)
     return asm.assemble()
 
 
