@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from gptoss_desktop.cli.common import print_json
-from gptoss_desktop.core.errors import GptossError
+from gptoss_desktop.core.errors import HarmonyError
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -196,10 +196,10 @@ def _functions(specs: list[str]) -> list[Any]:
             raw = Path(spec[1:]).read_text(encoding="utf-8") if spec.startswith("@") else spec
             data = json.loads(raw)
         except (OSError, json.JSONDecodeError) as exc:
-            raise GptossError(f"--function {spec[:40]!r}: not a JSON tool spec ({exc})") from None
+            raise HarmonyError(f"--function {spec[:40]!r}: not a JSON tool spec ({exc})") from None
         for item in data if isinstance(data, list) else [data]:
             if not isinstance(item, dict) or not isinstance(item.get("name"), str):
-                raise GptossError("--function needs objects with a name, description, parameters")
+                raise HarmonyError("--function needs objects with a name, description, parameters")
             tools.append(
                 ToolDescription(item["name"], item.get("description") or "", item.get("parameters"))
             )
@@ -211,6 +211,6 @@ def _tool_results(pairs: list[str]) -> dict[str, str]:
     for pair in pairs:
         name, sep, text = pair.partition("=")
         if not sep or not name:
-            raise GptossError(f"--tool-result {pair[:40]!r}: write it as NAME=TEXT")
+            raise HarmonyError(f"--tool-result {pair[:40]!r}: write it as NAME=TEXT")
         results[name] = text
     return results

@@ -63,6 +63,7 @@ class MessageEnd:
 ParseEvent = MessageStart | ContentDelta | MessageEnd
 
 _EXPECT_START, _HEADER, _CONTENT = "expect_start", "header", "content"
+_NO_STOP = "no_stop_token: the output ended before the message's stop token"
 
 
 class StreamParser:
@@ -147,9 +148,9 @@ class StreamParser:
         if self._state == _HEADER:
             if self._strict:
                 raise HarmonyError("Unexpected EOS while waiting for message header to complete")
-            self._header_without_message(None, events, ["no_stop_token"])
+            self._header_without_message(None, events, [_NO_STOP])
         elif self._state == _CONTENT:
-            self._notes.append("no_stop_token: the output ended inside the message")
+            self._notes.append(_NO_STOP)
             self._end_message(None, events)
         return events
 
