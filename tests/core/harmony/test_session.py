@@ -262,7 +262,9 @@ def test_message_end_events_carry_stop_tokens() -> None:
 def test_engine_that_reports_the_stop_token_only_in_metrics() -> None:
     engine = ScriptedEngine([CALL, AFTER_TOOL], send_stop=False)
     calls: list[Any] = []
-    s = ChatSession(engine, vocab=engine.vocab, developer=DEV, tools={"get_weather": weather(calls)})
+    s = ChatSession(
+        engine, vocab=engine.vocab, developer=DEV, tools={"get_weather": weather(calls)}
+    )
     result = s.send("weather?")
     assert calls == [("get_weather", {"location": "Tokyo"})]
     assert [e.stop_token for e in result.ends] == ["<|end|>", "<|call|>", "<|return|>"]
