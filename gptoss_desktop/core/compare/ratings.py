@@ -24,6 +24,7 @@ store's ``VoteRecord`` or :class:`Vote` here). The rules:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import combinations
@@ -74,7 +75,7 @@ class Standing:
 
 def expected_score(rating: float, opponent: float) -> float:
     """Elo expected score of a player rated ``rating`` against ``opponent``."""
-    return 1.0 / (1.0 + 10.0 ** ((opponent - rating) / 400.0))
+    return 1.0 / (1.0 + math.pow(10.0, (opponent - rating) / 400.0))
 
 
 def _models(vote: VoteLike) -> list[str]:

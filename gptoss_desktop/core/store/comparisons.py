@@ -153,7 +153,7 @@ class ComparisonRepo:
             vote=None if vote is None else vote_from_row(vote),
         )
 
-    def list(self, *, limit: int | None = None) -> list[Comparison]:
+    def list_recent(self, *, limit: int | None = None) -> list[Comparison]:
         """Saved comparisons, newest first."""
         with self._db.reading() as conn:
             ids = [

@@ -76,7 +76,7 @@ class ConversationRepo:
             raise StoreError(f"Chat {conversation_id} does not exist (it may have been purged).")
         return conversation_from_row(row)
 
-    def list(self, *, limit: int | None = None) -> list[Conversation]:
+    def list_live(self, *, limit: int | None = None) -> list[Conversation]:
         """Live chats for the sidebar: pinned first, then most recently updated."""
         with self._db.reading() as conn:
             rows = conn.execute(

@@ -16,13 +16,13 @@ def test_create_and_list_pinned_first_then_recent(store: Store) -> None:
     a = store.conversations.create("A", created_at=100.0)
     b = store.conversations.create("B", created_at=200.0)
     c = store.conversations.create("C", created_at=300.0)
-    assert [x.title for x in store.conversations.list()] == ["C", "B", "A"]
+    assert [x.title for x in store.conversations.list_live()] == ["C", "B", "A"]
     store.conversations.set_pinned(a.id, True)
-    assert [x.title for x in store.conversations.list()] == ["A", "C", "B"]
+    assert [x.title for x in store.conversations.list_live()] == ["A", "C", "B"]
     # A new message moves its chat up (among the unpinned).
     store.messages.append(b.id, "user", "hello")
-    assert [x.title for x in store.conversations.list()] == ["A", "B", "C"]
-    assert [x.id for x in store.conversations.list(limit=2)] == [a.id, b.id]
+    assert [x.title for x in store.conversations.list_live()] == ["A", "B", "C"]
+    assert [x.id for x in store.conversations.list_live(limit=2)] == [a.id, b.id]
     assert c.active_leaf_id is None
 
 
@@ -39,7 +39,7 @@ def test_rename_does_not_reorder(store: Store) -> None:
     a = store.conversations.create("A", created_at=100.0)
     store.conversations.create("B", created_at=200.0)
     store.conversations.rename(a.id, "A2")
-    assert [x.title for x in store.conversations.list()] == ["B", "A2"]
+    assert [x.title for x in store.conversations.list_live()] == ["B", "A2"]
 
 
 def test_delete_is_undoable_until_purged(store: Store, db_path: Path) -> None:
@@ -47,12 +47,12 @@ def test_delete_is_undoable_until_purged(store: Store, db_path: Path) -> None:
     msg = store.messages.append(chat.id, "user", "remember the aardvark")
     deleted = store.conversations.delete(chat.id)
     assert deleted.deleted_at is not None
-    assert store.conversations.list() == []
+    assert store.conversations.list_live() == []
     assert [c.id for c in store.conversations.list_deleted()] == [chat.id]
     assert store.search("aardvark") == []
     restored = store.conversations.restore(chat.id)
     assert restored.deleted_at is None
-    assert [c.id for c in store.conversations.list()] == [chat.id]
+    assert [c.id for c in store.conversations.list_live()] == [chat.id]
     assert [h.message_id for h in store.search("aardvark")] == [msg.id]
     # Purge only removes what has been in the trash long enough.
     store.conversations.delete(chat.id)

@@ -129,7 +129,7 @@ def test_closed_store_says_so(db_path: Path) -> None:
     store = Store.open(db_path)
     store.close()
     with pytest.raises(StoreError, match="closed"):
-        store.conversations.list()
+        store.conversations.list_live()
 
 
 def test_transaction_rolls_back_on_error(store: Store) -> None:
@@ -148,7 +148,7 @@ def test_calls_from_many_threads_are_serialized(store: Store) -> None:
         try:
             for i in range(25):
                 store.messages.append(chat.id, "user", f"thread {n} message {i}")
-                store.conversations.list()
+                store.conversations.list_live()
         except BaseException as exc:
             errors.append(exc)
 
