@@ -8,10 +8,12 @@ Workers of different columns never share anything, so one crashing leaves the ot
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
-from gptoss_desktop.core.engine import EngineClient, LoadOptions
+from gptoss_desktop.core.engine import EngineClient, GenerateRequest, Generation, LoadOptions
+from gptoss_desktop.core.engine.options import GenerationMetrics, TokenBatch
 
 EngineFactory = Callable[[Path, LoadOptions], EngineClient]
 
@@ -79,3 +81,40 @@ class EnginePool:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+BatchListener = Callable[[int, float], None]
+
+
+class MeteredEngine:
+    """An ``EngineClient`` whose generations tell ``on_batch(tokens_so_far, t)`` each batch.
+
+    Everything else is the client's own (attribute access is forwarded), so chat sessions
+    take it in place of the client; the compare runner gets live speed figures from it.
+    """
+
+    def __init__(self, client: EngineClient, on_batch: BatchListener) -> None:
+        self.client = client
+        self._on_batch = on_batch
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.client, name)
+
+    def generate(self, request: GenerateRequest) -> MeteredGeneration:
+        return MeteredGeneration(self.client.generate(request), self._on_batch)
+
+
+class MeteredGeneration:
+    def __init__(self, generation: Generation, on_batch: BatchListener) -> None:
+        self.generation = generation
+        self._on_batch = on_batch
+        self.result: GenerationMetrics | None = None
+
+    def cancel(self) -> None:
+        self.generation.cancel()
+
+    def __iter__(self) -> Iterator[TokenBatch]:
+        for batch in self.generation:
+            self._on_batch(len(self.generation.tokens), batch.t)
+            yield batch
+        self.result = self.generation.result

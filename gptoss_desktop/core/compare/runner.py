@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from gptoss_desktop.core.compare.blind import BlindOrder
-from gptoss_desktop.core.compare.engines import EnginePool
+from gptoss_desktop.core.compare.engines import EnginePool, MeteredEngine
 from gptoss_desktop.core.compare.metrics import ColumnMetrics, LiveMeter, process_peak_rss
 from gptoss_desktop.core.compare.scheduling import (
     MemoryEstimator,
@@ -31,11 +31,13 @@ from gptoss_desktop.core.compare.scheduling import (
     default_memory_estimate,
     plan_schedule,
 )
-from gptoss_desktop.core.compare.session import TextDelta, TokenProgress, TurnFinished
 from gptoss_desktop.core.compare.sessions import SessionFactory, open_session
 from gptoss_desktop.core.compare.templates import ChatMessage
 from gptoss_desktop.core.engine import LoadOptions, SamplingOptions
 from gptoss_desktop.core.errors import GptossError, WorkerCrashed
+from gptoss_desktop.core.harmony.cancel import CancelToken
+from gptoss_desktop.core.harmony.parse import ContentDelta
+from gptoss_desktop.core.harmony.session import GenerationFinished
 
 ColumnState = Literal["pending", "queued", "loading", "streaming", "done", "error", "cancelled"]
 ENDED: frozenset[str] = frozenset({"done", "error", "cancelled"})
@@ -156,8 +158,7 @@ class CompareRun:
         self._lock = threading.Lock()
         self._states: list[ColumnState] = ["pending"] * n
         self._results: list[ColumnResult | None] = [None] * n
-        self._sessions: list[Any] = [None] * n
-        self._cancelled = [False] * n
+        self._cancels = [CancelToken() for _ in range(n)]
         self._done = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -193,11 +194,7 @@ class CompareRun:
         """Cancel one column, or all of them (``None``); from any thread."""
         targets = range(len(self.columns)) if position is None else [position]
         for pos in targets:
-            with self._lock:
-                self._cancelled[pos] = True
-                session = self._sessions[pos]
-            if session is not None:
-                session.cancel()
+            self._cancels[pos].cancel()
 
     def wait(self, timeout: float | None = None) -> tuple[ColumnResult, ...]:
         if not self._done.wait(timeout):
@@ -249,81 +246,77 @@ class CompareRun:
         setup = self.columns[pos]
         assert self.plan is not None
         n_threads = self.plan.n_threads[pos]
-        if self._is_cancelled(pos):
+        cancel = self._cancels[pos]
+        if cancel.cancelled:
             return self._result(pos, "cancelled")
         self._set_state(pos, "loading", f"loading {setup.name}")
         options = LoadOptions(n_ctx=self.settings.n_ctx, n_threads=n_threads)
-        t0 = time.perf_counter()
         sampling = self.sampling_for(pos)
+        max_tokens = setup.max_tokens or self.settings.max_tokens
+        meter = LiveMeter(n_threads=n_threads)
+        next_rss = 0.0
+
+        def on_batch(tokens: int, t: float) -> None:
+            nonlocal next_rss
+            rss = None
+            if time.monotonic() >= next_rss:
+                rss, next_rss = process_peak_rss(client.pid), time.monotonic() + RSS_POLL_S
+            self._emit(ColumnMetricsChanged(pos, meter.on_tokens(tokens, t, rss)))
+
+        t0 = time.perf_counter()
         try:
             client = self.pool.acquire(pos, setup.model_path, options)
-            load_s = time.perf_counter() - t0
+            meter.metrics = replace(meter.metrics, load_s=time.perf_counter() - t0)
             system = setup.system_prompt
             session = self._session_factory(
-                client,
+                MeteredEngine(client, on_batch),
                 system_prompt=self.settings.system_prompt if system is None else system,
                 history=self.history,
                 sampling=sampling,
-                max_tokens=setup.max_tokens or self.settings.max_tokens,
+                max_tokens=max_tokens,
                 template_override=setup.template_override,
             )
         except GptossError as exc:
             return self._result(pos, "error", error=exc.message, details=exc.details)
-        with self._lock:
-            self._sessions[pos] = session
         settings = {
             "sampling": sampling.to_wire(),
-            "max_tokens": setup.max_tokens or self.settings.max_tokens,
+            "max_tokens": max_tokens,
             "n_ctx": self.settings.n_ctx,
             "n_threads": n_threads,
             "format": str(getattr(session, "format", "harmony")),
         }
-        meter = LiveMeter(n_threads=n_threads, load_s=load_s)
         answer: list[str] = []
         reasoning: list[str] = []
-        next_rss = 0.0
+
+        def on_event(event: object) -> None:
+            if isinstance(event, ContentDelta):
+                channel = "final" if event.channel in ("final", None) else "analysis"
+                (answer if channel == "final" else reasoning).append(event.text)
+                self._emit(ColumnText(pos, channel, event.text))
+            elif isinstance(event, GenerationFinished):
+                self._emit(ColumnMetricsChanged(pos, meter.on_finished(event.metrics)))
+
+        error: GptossError | None = None
+        if cancel.cancelled:
+            return self._result(pos, "cancelled", settings=settings)
+        self._set_state(pos, "streaming")
         try:
-            events = session.send(self.prompt)
-            self._set_state(pos, "streaming")
-            for event in events:
-                if self._is_cancelled(pos):
-                    session.cancel()
-                if isinstance(event, TokenProgress):
-                    rss = None
-                    if time.monotonic() >= next_rss:
-                        rss, next_rss = process_peak_rss(client.pid), time.monotonic() + RSS_POLL_S
-                    self._emit(
-                        ColumnMetricsChanged(pos, meter.on_tokens(event.tokens, event.t, rss))
-                    )
-                elif isinstance(event, TextDelta):
-                    (reasoning if event.channel == "analysis" else answer).append(event.text)
-                    self._emit(ColumnText(pos, event.channel, event.text))
-                elif isinstance(event, TurnFinished):
-                    self._emit(ColumnMetricsChanged(pos, meter.on_finished(event.metrics)))
+            session.send(self.prompt, on_event=on_event, cancel=cancel)
         except WorkerCrashed as exc:
             self.pool.release(pos)
-            return self._result(
-                pos, "error", "".join(answer), "".join(reasoning), meter.metrics,
-                error=exc.message, details=exc.details, settings=settings,
-            )  # fmt: skip
+            error = exc
         except GptossError as exc:
+            error = exc
+        text, thoughts = "".join(answer), "".join(reasoning)
+        if error is not None:
             return self._result(
-                pos, "error", "".join(answer), "".join(reasoning), meter.metrics,
-                error=exc.message, details=exc.details, settings=settings,
+                pos, "error", text, thoughts, meter.metrics,
+                error=error.message, details=error.details, settings=settings,
             )  # fmt: skip
-        finally:
-            with self._lock:
-                self._sessions[pos] = None
-        state: ColumnState = "cancelled" if self._is_cancelled(pos) else "done"
-        return self._result(
-            pos, state, "".join(answer), "".join(reasoning), meter.metrics, settings=settings
-        )
+        state: ColumnState = "cancelled" if cancel.cancelled else "done"
+        return self._result(pos, state, text, thoughts, meter.metrics, settings=settings)
 
     # --- bookkeeping ----------------------------------------------------------------------------
-    def _is_cancelled(self, pos: int) -> bool:
-        with self._lock:
-            return self._cancelled[pos]
-
     def _set_state(self, pos: int, state: ColumnState, message: str = "") -> None:
         with self._lock:
             self._states[pos] = state

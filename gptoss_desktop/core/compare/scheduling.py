@@ -1,16 +1,16 @@
 """Decide how compare columns run: all at once when they fit in memory, else one by one.
 
 The memory estimate is pluggable (``MemoryEstimator``: model path and context length to
-bytes). The default is the file size x 1.2 plus the KV cache for the context, from the
-GGUF header when it can be read (the bounded reader of :mod:`core.library.gguf_info`), else
-a rough allowance. Threads are divided between concurrent workers:
+bytes). The default is the library's fit estimate (weights + KV cache for the context + overhead,
+from the bounded GGUF header reader), or file size x 1.2 plus a KV allowance when the header
+cannot be read. Threads are divided between concurrent workers:
 ``n_threads = max(1, cores // n_concurrent)``.
 """
 
 from __future__ import annotations
 
 import os
-import sys
+import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,13 +18,19 @@ from typing import Literal
 
 from gptoss_desktop.core.compare.metrics import format_bytes
 from gptoss_desktop.core.errors import GptossError
+from gptoss_desktop.core.library.fit import (
+    DEFAULT_KV_BYTES_PER_TOKEN,
+    ModelShape,
+    detect_memory,
+    required_bytes,
+)
+from gptoss_desktop.core.library.gguf_info import read_gguf_info
 
 MemoryEstimator = Callable[[Path, int], int]
 ScheduleMode = Literal["concurrent", "sequential"]
 ScheduleChoice = Literal["auto", "concurrent", "sequential"]
 
 FILE_OVERHEAD = 1.2
-FALLBACK_KV_BYTES_PER_TOKEN = 128 * 1024  # when the header cannot tell (a 7B f16 KV is ~0.5 MB)
 HEADROOM = 0.85  # use at most this share of the free memory
 
 
@@ -42,59 +48,23 @@ class SchedulePlan:
 
 
 def default_memory_estimate(path: Path, n_ctx: int) -> int:
-    size = path.stat().st_size
-    kv_per_token = FALLBACK_KV_BYTES_PER_TOKEN
+    """Weights + KV cache + overhead, as the library's fit check computes them
+    (:func:`core.library.fit.required_bytes`); file size x 1.2 + a rough KV allowance when
+    the header cannot be read."""
     try:
-        from gptoss_desktop.core.library.gguf_info import read_gguf_info
-
-        per_token = read_gguf_info(path).kv_bytes_per_token
-        if per_token:
-            kv_per_token = per_token
-    except (ImportError, GptossError, OSError):
-        pass  # the file-size allowance above stands
-    kv = min(kv_per_token * n_ctx, size * 4)
-    return int(size * FILE_OVERHEAD) + int(kv)
+        shape = ModelShape.from_gguf(read_gguf_info(path))
+    except (GptossError, OSError):
+        size = path.stat().st_size
+        return int(size * FILE_OVERHEAD) + DEFAULT_KV_BYTES_PER_TOKEN * n_ctx
+    return required_bytes(shape, n_ctx)
 
 
 def available_memory_bytes() -> int | None:
-    """Memory free for new processes: MemAvailable on Linux, free physical RAM elsewhere."""
-    if sys.platform.startswith("linux"):
-        try:
-            with open("/proc/meminfo", encoding="ascii") as fh:
-                for line in fh:
-                    if line.startswith("MemAvailable:"):
-                        return int(line.split()[1]) * 1024
-        except (OSError, ValueError, IndexError):
-            return None
-    if sys.platform == "win32":
-        return _windows_available()
-    try:  # macOS and other POSIX: half the physical memory is a fair guess of what is free
-        return int(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2)
-    except (ValueError, OSError, AttributeError):
+    """RAM free for new processes (the library's detection: OS counters, cgroup limits)."""
+    try:
+        return detect_memory().available_ram or None
+    except (OSError, ValueError, subprocess.SubprocessError):
         return None
-
-
-def _windows_available() -> int | None:
-    import ctypes
-
-    class MemoryStatus(ctypes.Structure):
-        _fields_ = [
-            ("dwLength", ctypes.c_ulong),
-            ("dwMemoryLoad", ctypes.c_ulong),
-            ("ullTotalPhys", ctypes.c_ulonglong),
-            ("ullAvailPhys", ctypes.c_ulonglong),
-            ("ullTotalPageFile", ctypes.c_ulonglong),
-            ("ullAvailPageFile", ctypes.c_ulonglong),
-            ("ullTotalVirtual", ctypes.c_ulonglong),
-            ("ullAvailVirtual", ctypes.c_ulonglong),
-            ("ullAvailExtendedVirtual", ctypes.c_ulonglong),
-        ]
-
-    status = MemoryStatus()
-    status.dwLength = ctypes.sizeof(MemoryStatus)
-    if not ctypes.windll.kernel32.GlobalMemoryStatusEx(ctypes.byref(status)):  # type: ignore[attr-defined]
-        return None
-    return int(status.ullAvailPhys)
 
 
 def threads_for(n_concurrent: int, cores: int | None = None) -> int:

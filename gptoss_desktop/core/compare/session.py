@@ -1,65 +1,68 @@
 """A chat with a non-Harmony model through its own chat template (or ChatML, or plain text).
 
-``TemplateChatSession`` has the shape of the Harmony ``ChatSession``: ``send(text)`` returns
-an iterator of events for one turn (iterate it on one thread), ``cancel()`` works from any
-thread, the history grows turn by turn. The compare runner and the main chat window can
-treat both alike. Reasoning (``<think>...</think>``) arrives on the ``analysis`` channel,
-the answer on ``final``, the same channel names Harmony uses.
+``TemplateChatSession`` has the shape of the Harmony :class:`~gptoss_desktop.core.harmony.
+session.ChatSession` and reports with the same event types, so the compare view and the
+main chat window treat both alike: ``send(text, on_event=..., cancel=CancelToken)`` runs
+one turn and returns its result; events are ``MessageStart``, ``ContentDelta``,
+``MessageEnd`` (from :mod:`core.harmony.parse`) and ``GenerationFinished``. Reasoning
+(``<think>...</think>``) arrives on the ``analysis`` channel, the answer on ``final``.
+On an error the history is left as it was; a cancelled turn keeps its partial answer.
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
 
 from gptoss_desktop.core.compare.prompting import PreparedPrompt, PromptBuilder, PromptFormat
-from gptoss_desktop.core.compare.reasoning import ReasoningSplitter, TextChannel
+from gptoss_desktop.core.compare.reasoning import ReasoningSplitter, TextPiece
 from gptoss_desktop.core.compare.sandbox import TemplateLimits
 from gptoss_desktop.core.compare.templates import ChatMessage
-from gptoss_desktop.core.engine import EngineClient, GenerateRequest, Generation, SamplingOptions
-from gptoss_desktop.core.engine.options import GenerationMetrics
+from gptoss_desktop.core.engine.options import GenerateRequest, ModelInfo, SamplingOptions
+from gptoss_desktop.core.harmony.cancel import CancelToken
+from gptoss_desktop.core.harmony.model import Author, Message, Role
+from gptoss_desktop.core.harmony.parse import ContentDelta, MessageEnd, MessageStart
+from gptoss_desktop.core.harmony.session import GenerationFinished, HarmonyEngine
+
+SessionEvent = MessageStart | ContentDelta | MessageEnd | GenerationFinished
 
 
-@dataclass(frozen=True)
-class TurnStarted:
-    """The prompt is built and sent; ``prompt_tokens`` is its length."""
+class TemplateEngine(HarmonyEngine, Protocol):
+    """What the session needs of an ``EngineClient``: the Harmony session's needs and ``info``."""
 
-    prompt_tokens: int
-    format: str
+    info: ModelInfo | None
 
 
-@dataclass(frozen=True)
-class TokenProgress:
-    """A batch of tokens arrived: ``tokens`` generated so far, ``t`` seconds since the request."""
+@dataclass
+class TemplateTurnResult:
+    """One turn: the model's messages (reasoning, answer) and how it ended."""
 
-    tokens: int
-    t: float
+    messages: list[Message] = field(default_factory=list)  # user message first
+    generations: list[GenerationFinished] = field(default_factory=list)
+    #: "final", "max_tokens", "context_full" or "cancelled"
+    stop_reason: str = "final"
 
+    @property
+    def final(self) -> str | None:
+        finals = [
+            m.text for m in self.messages if m.role is Role.ASSISTANT and m.channel == "final"
+        ]
+        return finals[-1] if finals else None
 
-@dataclass(frozen=True)
-class TextDelta:
-    """New text on ``analysis`` (reasoning) or ``final`` (the answer)."""
-
-    channel: TextChannel
-    text: str
-
-
-@dataclass(frozen=True)
-class TurnFinished:
-    answer: str
-    reasoning: str
-    metrics: GenerationMetrics
-    cancelled: bool
-
-
-SessionEvent = TurnStarted | TokenProgress | TextDelta | TurnFinished
+    @property
+    def reasoning(self) -> str:
+        return "\n".join(
+            m.text for m in self.messages if m.role is Role.ASSISTANT and m.channel == "analysis"
+        )
 
 
 class TemplateChatSession:
+    """One conversation with one non-Harmony model; not thread-safe (cancel from any thread is)."""
+
     def __init__(
         self,
-        client: EngineClient,
+        engine: TemplateEngine,
         *,
         system_prompt: str = "",
         history: Sequence[ChatMessage] = (),
@@ -67,48 +70,42 @@ class TemplateChatSession:
         max_tokens: int = 1024,
         template_override: str | None = None,
         limits: TemplateLimits | None = None,
+        builder: PromptBuilder | None = None,
     ) -> None:
-        self.client = client
-        self.builder = PromptBuilder(client, template_override=template_override, limits=limits)
+        self.engine = engine
+        self.builder = builder or PromptBuilder(
+            engine, template_override=template_override, limits=limits
+        )
         self.sampling = sampling or SamplingOptions()
         self.max_tokens = max_tokens
         self.messages: list[ChatMessage] = []
         if system_prompt:
             self.messages.append(ChatMessage("system", system_prompt))
         self.messages.extend(history)
-        self._lock = threading.Lock()
-        self._generation: Generation | None = None
-        self._cancelled = False
         self.last_prompt: PreparedPrompt | None = None
 
     @property
     def format(self) -> PromptFormat:
         return self.builder.format
 
-    def cancel(self) -> None:
-        """Stop the turn in progress (from any thread); its partial answer is kept."""
-        with self._lock:
-            self._cancelled = True
-            generation = self._generation
-        if generation is not None:
-            generation.cancel()
-
-    def send(self, text: str) -> Iterator[SessionEvent]:
-        """Add a user message and stream the model's answer as events.
-
-        Raises :class:`ChatTemplateError` before anything is sent when the template fails,
-        and the engine's errors (``WorkerCrashed``...) while streaming.
-        """
-        with self._lock:
-            self._cancelled = False
-        messages = [*self.messages, ChatMessage("user", text)]
+    def send(
+        self,
+        user_text: str,
+        *,
+        on_event: Callable[[SessionEvent], None] | None = None,
+        cancel: CancelToken | None = None,
+    ) -> TemplateTurnResult:
+        """One user turn. Raises ``ChatTemplateError`` before anything is sent when the
+        template fails, and the engine's errors (``WorkerCrashed``...) while streaming."""
+        emit = on_event or (lambda _event: None)
+        cancel = cancel or CancelToken()
+        messages = [*self.messages, ChatMessage("user", user_text)]
         prompt = self.builder.build(messages)
         self.last_prompt = prompt
-        return self._stream(messages, prompt)
-
-    def _stream(
-        self, messages: list[ChatMessage], prompt: PreparedPrompt
-    ) -> Iterator[SessionEvent]:
+        result = TemplateTurnResult(messages=[Message.user(user_text)])
+        if cancel.cancelled:
+            result.stop_reason = "cancelled"
+            return result
         request = GenerateRequest(
             prompt_tokens=prompt.tokens,
             max_tokens=self.max_tokens,
@@ -116,30 +113,70 @@ class TemplateChatSession:
             stop_strings=prompt.stop_strings,
             sampling=self.sampling,
         )
-        splitter = ReasoningSplitter(start_in_reasoning=prompt.opens_reasoning)
-        self.messages = messages
-        with self._lock:
-            if self._cancelled:
-                return
-            generation = self.client.generate(request)
-            self._generation = generation
-        yield TurnStarted(len(prompt.tokens), str(self.format))
+        cached = _common_prefix(prompt.tokens, self.engine.evaluated_tokens)
+        generation = self.engine.generate(request)
+        unsubscribe = cancel.on_cancel(generation.cancel)
+        stream = _ChannelStream(emit, ReasoningSplitter(start_in_reasoning=prompt.opens_reasoning))
         try:
             for batch in generation:
-                yield TokenProgress(len(generation.tokens), batch.t)
-                for piece in splitter.feed(batch.text):
-                    yield TextDelta(piece.channel, piece.text)
-            for piece in splitter.finish():
-                yield TextDelta(piece.channel, piece.text)
+                stream.feed(batch.text)
         finally:
-            with self._lock:
-                self._generation = None
+            unsubscribe()
+        stream.close()
         metrics = generation.result
-        assert metrics is not None
-        self.messages = [*messages, ChatMessage("assistant", splitter.answer)]
-        yield TurnFinished(
-            answer=splitter.answer,
-            reasoning=splitter.reasoning,
-            metrics=metrics,
-            cancelled=metrics.stop_reason == "cancelled",
-        )
+        assert metrics is not None, "a finished generation has metrics"
+        done = GenerationFinished(metrics, len(prompt.tokens), cached)
+        result.generations.append(done)
+        emit(done)
+        result.messages.extend(stream.messages)
+        if metrics.stop_reason in ("cancelled", "max_tokens", "context_full"):
+            result.stop_reason = metrics.stop_reason
+        answer = stream.splitter.answer
+        self.messages = [*messages, ChatMessage("assistant", answer)]
+        return result
+
+
+class _ChannelStream:
+    """Reasoning-split text as Harmony-style events: start, deltas, end per channel."""
+
+    def __init__(self, emit: Callable[[SessionEvent], None], splitter: ReasoningSplitter) -> None:
+        self.emit = emit
+        self.splitter = splitter
+        self.messages: list[Message] = []
+        self._channel: str | None = None
+        self._text: list[str] = []
+
+    def feed(self, text: str) -> None:
+        for piece in self.splitter.feed(text):
+            self._piece(piece)
+
+    def close(self) -> None:
+        for piece in self.splitter.finish():
+            self._piece(piece)
+        self._end()
+
+    def _piece(self, piece: TextPiece) -> None:
+        if piece.channel != self._channel:
+            self._end()
+            self._channel = piece.channel
+            self.emit(MessageStart(Author(Role.ASSISTANT), piece.channel, None, None))
+        self._text.append(piece.text)
+        self.emit(ContentDelta(piece.text, piece.channel))
+
+    def _end(self) -> None:
+        if self._channel is None:
+            return
+        text = "".join(self._text)
+        message = Message.assistant(text, channel=self._channel)
+        self.messages.append(message)
+        self.emit(MessageEnd(message, None, (), text, ()))
+        self._channel, self._text = None, []
+
+
+def _common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
