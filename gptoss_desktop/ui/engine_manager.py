@@ -1,0 +1,139 @@
+"""Loaded models for the chat: one worker process each, loaded off the main thread.
+
+``EngineManager.load(path, n_ctx)`` starts the worker and loads the model on a pool thread
+and reports ``sig_state(path, state, detail)`` (``loading``, ``loaded``, ``failed``,
+``unloaded``). The chat uses :attr:`current`. Loading a model unloads the previous chat
+model (a laptop rarely holds two 12 GB models). ``close`` stops every worker.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+from gptoss_desktop.core.engine import EngineClient, LoadOptions, ModelInfo
+from gptoss_desktop.resources import DEMO_MODEL_LABEL
+from gptoss_desktop.ui.turns import TurnRunner, runner_for
+from gptoss_desktop.ui.workers import BackgroundTasks
+
+
+@dataclass
+class LoadedModel:
+    path: str
+    label: str
+    client: EngineClient
+    runner: TurnRunner
+    info: ModelInfo
+    backend: str
+    is_demo: bool = False
+
+
+def model_label(path: str | os.PathLike[str], demo_path: Path | None = None) -> str:
+    p = Path(path)
+    if demo_path is not None and p.resolve() == demo_path.resolve():
+        return DEMO_MODEL_LABEL
+    return p.stem
+
+
+class EngineManager(QObject):
+    #: (path, state, detail): state is loading, loaded, failed or unloaded.
+    sig_state = Signal(str, str, str)
+    #: The error of a failed load (for the banner).
+    sig_load_failed = Signal(str, object)
+
+    def __init__(
+        self,
+        tasks: BackgroundTasks,
+        *,
+        n_threads: int | None = None,
+        n_gpu_layers: int = -1,
+        demo_path: Path | None = None,
+        worker_env: dict[str, str] | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._tasks = tasks
+        self.n_threads = n_threads
+        self.n_gpu_layers = n_gpu_layers
+        self.demo_path = demo_path
+        self.worker_env = worker_env
+        self.current: LoadedModel | None = None
+        self.loading: str | None = None
+        self._closed = False
+
+    def state_of(self, path: str) -> str:
+        if self.loading == path:
+            return "loading"
+        if self.current is not None and self.current.path == path:
+            return "loaded"
+        return "unloaded"
+
+    def load(self, path: str, n_ctx: int = 8192) -> None:
+        """Load ``path`` (replacing the current model) on a pool thread."""
+        if self.loading is not None or self._closed:
+            return
+        path = str(path)
+        self.loading = path
+        self.sig_state.emit(path, "loading", f"Loading {model_label(path, self.demo_path)}…")
+        previous = self.current
+        self.current = None
+        options = LoadOptions(n_ctx=n_ctx, n_threads=self.n_threads, n_gpu_layers=self.n_gpu_layers)
+
+        def work() -> LoadedModel:
+            if previous is not None:
+                previous.client.close()
+            client = EngineClient.start(path, options, env=self.worker_env)
+            try:
+                info = client.info
+                assert info is not None
+                if info.n_ctx_train and info.n_ctx > info.n_ctx_train:
+                    client.close()
+                    client = EngineClient.start(
+                        path,
+                        LoadOptions(**{**options.to_wire(), "n_ctx": info.n_ctx_train}),
+                        env=self.worker_env,
+                    )
+                    info = client.info
+                    assert info is not None
+                runner = runner_for(client)
+                backend = client.backend().backend
+            except BaseException:
+                client.close()
+                raise
+            demo = self.demo_path is not None and Path(path).resolve() == self.demo_path.resolve()
+            return LoadedModel(
+                path, model_label(path, self.demo_path), client, runner, info, backend, demo
+            )
+
+        self._tasks.submit(work, self._on_loaded, lambda exc: self._on_failed(path, exc))
+
+    def _on_loaded(self, model: LoadedModel) -> None:
+        self.loading = None
+        if self._closed:
+            model.client.close()
+            return
+        self.current = model
+        detail = f"{model.label} · {model.backend} · context {model.info.n_ctx}"
+        self.sig_state.emit(model.path, "loaded", detail)
+
+    def _on_failed(self, path: str, exc: BaseException) -> None:
+        self.loading = None
+        self.sig_state.emit(path, "failed", str(exc))
+        self.sig_load_failed.emit(path, exc)
+
+    def unload(self) -> None:
+        model, self.current = self.current, None
+        if model is not None:
+            self._tasks.submit(model.client.close)
+            self.sig_state.emit(model.path, "unloaded", "")
+
+    def close(self) -> None:
+        """Stop every worker (app exit); waits for a load in progress to end."""
+        self._closed = True
+        self._tasks.wait(30_000)
+        if self.current is not None:
+            self.current.client.close()
+            self.current = None

@@ -1,0 +1,170 @@
+"""Errors in words: a banner above the chat, a dialog with details and Copy, a global hook.
+
+Errors are never written into the transcript. ``describe`` turns any exception into a one
+line message and a details text; ``install_exception_hook`` catches whatever nobody else
+caught and shows it in the dialog (and on stderr, for logs).
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Callable
+from types import TracebackType
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QApplication,
+    QDialog,
+    QDialogButtonBox,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gptoss_desktop.core.errors import GptossError
+
+
+def describe(exc: BaseException) -> tuple[str, str]:
+    """(one-line message, details) for an exception."""
+    if isinstance(exc, GptossError):
+        details = exc.details or ""
+        return exc.message, details
+    tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    text = str(exc) or type(exc).__name__
+    return f"Something went wrong: {text}. The details show where; please report it.", tb
+
+
+class ErrorDialog(QDialog):
+    """A readable error: the message, an expandable details pane and a Copy button."""
+
+    def __init__(self, title: str, message: str, details: str = "", parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        self.setAccessibleName("Error")
+        self.setMinimumWidth(480)
+        layout = QVBoxLayout(self)
+        self.message_label = QLabel(message)
+        self.message_label.setWordWrap(True)
+        self.message_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.message_label)
+        self.details = QPlainTextEdit(details)
+        self.details.setReadOnly(True)
+        self.details.setAccessibleName("Error details")
+        self.details.setVisible(False)
+        self.details.setMinimumHeight(180)
+        layout.addWidget(self.details)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        self.toggle = buttons.addButton("Show details", QDialogButtonBox.ButtonRole.ActionRole)
+        self.toggle.setEnabled(bool(details))
+        self.toggle.clicked.connect(self._toggle_details)
+        self.copy = buttons.addButton("Copy", QDialogButtonBox.ButtonRole.ActionRole)
+        self.copy.clicked.connect(self.copy_to_clipboard)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+        self._text = f"{message}\n\n{details}".strip()
+
+    def _toggle_details(self) -> None:
+        self.details.setVisible(not self.details.isVisible())
+        self.toggle.setText("Hide details" if self.details.isVisible() else "Show details")
+
+    def copy_to_clipboard(self) -> None:
+        QApplication.clipboard().setText(self._text)
+
+
+class Banner(QFrame):
+    """A message above the chat: error, warning or info, with optional actions."""
+
+    sig_action = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("Banner")
+        self.setAccessibleName("Notice")
+        self._details = ""
+        row = QHBoxLayout(self)
+        row.setContentsMargins(10, 6, 6, 6)
+        self.label = QLabel()
+        self.label.setWordWrap(True)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        row.addWidget(self.label, 1)
+        self._actions = QHBoxLayout()
+        row.addLayout(self._actions)
+        self.details_button = QPushButton("Details")
+        self.details_button.clicked.connect(self._show_details)
+        row.addWidget(self.details_button)
+        close = QToolButton()
+        close.setText("✕")
+        close.setAccessibleName("Dismiss notice")
+        close.clicked.connect(self.hide)
+        row.addWidget(close)
+        self.hide()
+
+    @property
+    def kind(self) -> str:
+        return str(self.property("kind") or "")
+
+    def show_message(
+        self,
+        message: str,
+        *,
+        kind: str = "error",
+        details: str = "",
+        actions: list[tuple[str, str]] | None = None,
+    ) -> None:
+        """Show ``message``; ``actions`` are (key, label) buttons that emit ``sig_action(key)``."""
+        self.setProperty("kind", kind)
+        self.style().unpolish(self)
+        self.style().polish(self)
+        self.label.setText(message)
+        self._details = details
+        self.details_button.setVisible(bool(details))
+        while self._actions.count():
+            item = self._actions.takeAt(0)
+            if item.widget() is not None:
+                item.widget().deleteLater()
+        for key, label in actions or []:
+            button = QPushButton(label)
+            button.setObjectName(f"banner-action-{key}")
+            button.clicked.connect(lambda _=False, k=key: self.sig_action.emit(k))
+            self._actions.addWidget(button)
+        self.show()
+
+    def show_error(self, exc: BaseException) -> None:
+        message, details = describe(exc)
+        self.show_message(message, kind="error", details=details)
+
+    def _show_details(self) -> None:
+        ErrorDialog("Details", self.label.text(), self._details, self.window()).exec()
+
+
+ExceptHook = Callable[[type[BaseException], BaseException, TracebackType | None], None]
+
+
+def install_exception_hook(parent: Callable[[], QWidget | None]) -> ExceptHook:
+    """Show uncaught exceptions in an ErrorDialog (and print them to stderr); return the old hook."""
+    previous = sys.excepthook
+    showing = [False]
+
+    def hook(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+        if issubclass(kind, KeyboardInterrupt):
+            previous(kind, exc, tb)
+            return
+        traceback.print_exception(kind, exc, tb, file=sys.stderr)
+        if showing[0] or QApplication.instance() is None:
+            return
+        exc.__traceback__ = tb
+        message, details = describe(exc)
+        showing[0] = True
+        try:
+            ErrorDialog("gptoss-desktop: unexpected error", message, details, parent()).exec()
+        finally:
+            showing[0] = False
+
+    sys.excepthook = hook
+    return previous

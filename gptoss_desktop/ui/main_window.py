@@ -1,0 +1,287 @@
+"""The main window: chat list, transcript, composer, model picker, settings dock.
+
+It builds the views and connects them to the :class:`ChatController` (turns), the
+:class:`EngineManager` (models) and the store (chats), and otherwise delegates. The right
+dock area is free for the Harmony tool panel (``add_side_panel``); compare mode, when its
+package is present, is a second page of the central stack.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QHBoxLayout,
+    QMainWindow,
+    QSplitter,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gptoss_desktop.core.paths import AppPaths
+from gptoss_desktop.core.store.store import Store
+from gptoss_desktop.resources import Resources
+from gptoss_desktop.ui.app_settings import AppSettings, SettingsFile
+from gptoss_desktop.ui.chat_controller import ChatController
+from gptoss_desktop.ui.chat_view import ChatView
+from gptoss_desktop.ui.composer import Composer
+from gptoss_desktop.ui.context_meter import ContextMeter
+from gptoss_desktop.ui.engine_manager import EngineManager
+from gptoss_desktop.ui.errors import Banner
+from gptoss_desktop.ui.first_run import FirstRunPage
+from gptoss_desktop.ui.library_actions import LibraryActions
+from gptoss_desktop.ui.model_picker import ModelPicker
+from gptoss_desktop.ui.settings_panel import SettingsPanel
+from gptoss_desktop.ui.sidebar import Sidebar
+from gptoss_desktop.ui.theme import ThemeController
+from gptoss_desktop.ui.workers import BackgroundTasks
+
+
+class MainWindow(QMainWindow):
+    def __init__(
+        self,
+        store: Store,
+        paths: AppPaths,
+        settings_file: SettingsFile,
+        app_settings: AppSettings,
+        theme: ThemeController,
+        resources: Resources,
+        *,
+        worker_env: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__()
+        self.store, self.paths, self.resources = store, paths, resources
+        self.settings_file, self.app_settings, self.theme = settings_file, app_settings, theme
+        self.setWindowTitle("gptoss-desktop")
+        self.setObjectName("MainWindow")
+        self.resize(1200, 800)
+        icon = resources.path("icons", "app.svg")
+        if icon.is_file():
+            self.setWindowIcon(QIcon(str(icon)))
+        self.tasks = BackgroundTasks(self)
+        self.engines = EngineManager(
+            self.tasks,
+            n_threads=app_settings.n_threads,
+            n_gpu_layers=app_settings.n_gpu_layers,
+            demo_path=resources.demo_model,
+            worker_env=worker_env,
+            parent=self,
+        )
+        self._build()
+        self.chat = ChatController(store, self.engines, self.tasks, self.chat_view, self)
+        self.library = LibraryActions(self)
+        self._connect()
+        self._menus()
+        self.library.refresh_models()
+        self.library.refresh_chats()
+        if store.recovered_messages:
+            self.banner.show_message(
+                f"{store.recovered_messages} message(s) were being written when the app last "
+                "closed unexpectedly; what was saved is kept and marked as interrupted.",
+                kind="info",
+            )
+        if settings_file.problem:
+            self.banner.show_message(settings_file.problem, kind="warning")
+        if app_settings.first_run_done:
+            self.show_chat()
+        else:
+            self.show_first_run()
+
+    # --- building -------------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.stack = QStackedWidget()
+        self.setCentralWidget(self.stack)
+        self.first_run = FirstRunPage(self.resources.demo_model is not None)
+        self.stack.addWidget(self.first_run)
+        page = QWidget()
+        row = QHBoxLayout(page)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        row.addWidget(self.splitter)
+        self.sidebar = Sidebar()
+        self.splitter.addWidget(self.sidebar)
+        column = QWidget()
+        col = QVBoxLayout(column)
+        col.setContentsMargins(12, 8, 12, 0)
+        col.setSpacing(6)
+        top = QHBoxLayout()
+        self.model_picker = ModelPicker()
+        top.addWidget(self.model_picker, 1)
+        self.context_meter = ContextMeter()
+        top.addWidget(self.context_meter)
+        col.addLayout(top)
+        self.banner = Banner()
+        col.addWidget(self.banner)
+        self.chat_view = ChatView()
+        col.addWidget(self.chat_view, 1)
+        self.composer = Composer()
+        col.addWidget(self.composer)
+        self.splitter.addWidget(column)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([260, 900])
+        self.stack.addWidget(page)
+        self.chat_page = page
+        self.settings_panel = SettingsPanel()
+        self.settings_dock = QDockWidget("Chat settings", self)
+        self.settings_dock.setObjectName("SettingsDock")
+        self.settings_dock.setWidget(self.settings_panel)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.settings_dock)
+        self.compare_page: QWidget | None = None
+
+    def add_side_panel(self, widget: QWidget, title: str) -> QDockWidget:
+        """Dock a panel beside the chat (the Harmony tool panel goes here), tabbed with settings."""
+        dock = QDockWidget(title, self)
+        dock.setObjectName(title.replace(" ", ""))
+        dock.setWidget(widget)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        self.tabifyDockWidget(self.settings_dock, dock)
+        return dock
+
+    def _connect(self) -> None:
+        c, lib = self.chat, self.library
+        self.composer.sig_send.connect(self.send)
+        self.composer.sig_stop.connect(c.stop)
+        c.sig_busy.connect(self.composer.set_generating)
+        c.sig_error.connect(self.banner.show_error)
+        c.sig_context.connect(self._on_context)
+        c.sig_context_full.connect(lib.offer_context_choices)
+        c.sig_conversation.connect(self._on_conversation)
+        c.sig_chats_changed.connect(lib.refresh_chats)
+        self.banner.sig_action.connect(lib.on_banner_action)
+        self.sidebar.sig_new.connect(self.new_chat)
+        self.sidebar.sig_open.connect(c.open)
+        self.sidebar.sig_open_hit.connect(lib.open_hit)
+        self.sidebar.sig_search.connect(lib.search)
+        self.sidebar.sig_rename.connect(lib.rename_chat)
+        self.sidebar.sig_pin.connect(lib.pin_chat)
+        self.sidebar.sig_delete.connect(lib.delete_chat)
+        self.sidebar.sig_export.connect(lib.ask_export)
+        self.sidebar.sig_import.connect(lib.ask_import_chat)
+        self.settings_panel.sig_changed.connect(c.update_settings)
+        self.settings_panel.sig_reload_context.connect(lib.reload_with_context)
+        self.model_picker.sig_load.connect(lib.load_model)
+        self.model_picker.sig_import.connect(lib.ask_import_model)
+        self.model_picker.sig_manage.connect(lib.open_models_window)
+        self.engines.sig_state.connect(self._on_model_state)
+        self.engines.sig_load_failed.connect(lambda _p, exc: self.banner.show_error(exc))
+        self.first_run.sig_demo.connect(lib.start_with_demo)
+        self.first_run.sig_import.connect(lib.ask_import_model)
+        self.first_run.sig_download.connect(lib.open_models_window)
+        self.first_run.sig_skip.connect(lambda: self.finish_first_run())
+        self.theme.sig_changed.connect(lambda _c: self.chat_view.update())
+
+    def _menus(self) -> None:
+        bar = self.menuBar()
+        file = bar.addMenu("&File")
+        self._action(file, "New chat", QKeySequence.StandardKey.New, self.new_chat)
+        self._action(file, "Import chat (JSON)…", None, self.library.ask_import_chat)
+        self._action(file, "Import model (.gguf)…", "Ctrl+O", self.library.ask_import_model)
+        self._action(
+            file,
+            "Export chat as Markdown…",
+            None,
+            lambda: self.library.ask_export(None, "markdown"),
+        )
+        self._action(
+            file, "Export chat as JSON…", "Ctrl+E", lambda: self.library.ask_export(None, "json")
+        )
+        file.addSeparator()
+        self._action(file, "Quit", QKeySequence.StandardKey.Quit, self.close)
+        chat = bar.addMenu("&Chat")
+        self._action(chat, "Search all chats", QKeySequence.StandardKey.Find, self.focus_search)
+        self._action(chat, "Focus the message box", "Ctrl+L", self.composer.focus)
+        self.stop_action = self._action(chat, "Stop generating", "Esc", self.chat.stop)
+        view = bar.addMenu("&View")
+        view.addAction(self.settings_dock.toggleViewAction())
+        self._action(view, "Compare models", "Ctrl+Shift+C", self.library.show_compare)
+        self._action(view, "Chat", "Ctrl+Shift+H", self.show_chat)
+        theme = view.addMenu("Theme")
+        for choice in ("system", "light", "dark"):
+            self._action(
+                theme,
+                choice.capitalize(),
+                None,
+                lambda _=False, c=choice: self.library.set_theme(c),
+            )
+        models = bar.addMenu("&Models")
+        self._action(
+            models, "Manage and download models…", "Ctrl+M", self.library.open_models_window
+        )
+
+    def _action(self, menu: object, text: str, shortcut: object, slot: object) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(shortcut)  # type: ignore[arg-type]
+        action.triggered.connect(slot)  # type: ignore[arg-type]
+        menu.addAction(action)  # type: ignore[attr-defined]
+        self.addAction(action)
+        return action
+
+    # --- what the window does ---------------------------------------------------------------------
+    def send(self, text: str) -> None:
+        self.settings_panel.flush()
+        if not self.chat.send(text):
+            self.composer.edit.setPlainText(text)
+
+    def new_chat(self) -> None:
+        self.settings_panel.flush()
+        self.chat.new_chat(self.settings_panel.settings())
+        self.sidebar.set_current(None)
+        self.show_chat()
+        self.composer.focus()
+
+    def focus_search(self) -> None:
+        self.show_chat()
+        self.sidebar.search.setFocus()
+        self.sidebar.search.selectAll()
+
+    def show_chat(self) -> None:
+        self.stack.setCurrentWidget(self.chat_page)
+        self.settings_dock.show()
+
+    def show_first_run(self) -> None:
+        self.stack.setCurrentWidget(self.first_run)
+        self.settings_dock.hide()
+        self.library.check_machine()
+
+    def finish_first_run(self) -> None:
+        self.library.save_settings(first_run_done=True)
+        self.show_chat()
+
+    def _on_conversation(self, conversation: object) -> None:
+        from gptoss_desktop.core.store.records import Conversation
+
+        if isinstance(conversation, Conversation):
+            self.sidebar.set_current(conversation.id)
+            self.settings_panel.set_settings(conversation.settings)
+            self.setWindowTitle(f"{conversation.title} · gptoss-desktop")
+            self.library.save_settings(last_chat_id=conversation.id)
+        else:
+            self.setWindowTitle("gptoss-desktop")
+
+    def _on_context(self, used: int, n_ctx: int) -> None:
+        if self.context_meter.set_usage(used, n_ctx) != "ok" and not self.chat.busy:
+            self.library.warn_context(used, n_ctx)
+
+    def _on_model_state(self, path: str, state: str, detail: str) -> None:
+        self.model_picker.set_state(path, state, detail)
+        ready = self.engines.current is not None
+        self.composer.set_ready(ready, "" if ready else "Load a model first")
+        if state == "loaded" and self.engines.current is not None:
+            self.library.save_settings(last_model=path)
+            self.chat._emit_context(self.context_meter.used)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Stop a generation cleanly, stop the workers, then close."""
+        self.chat.shutdown(timeout=10.0)
+        self.engines.close()
+        self.tasks.wait(10_000)
+        super().closeEvent(event)
+
+
+def model_folders(paths: AppPaths) -> list[Path]:
+    return [paths.models_dir]

@@ -1,0 +1,126 @@
+"""The model picker above the chat: which model, its load state, one click to load it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QWidget
+
+from gptoss_desktop.resources import DEMO_MODEL_LABEL
+
+STATE_TEXT = {
+    "unloaded": "Not loaded",
+    "loading": "Loading…",
+    "loaded": "Loaded",
+    "failed": "Failed to load",
+}
+
+
+def find_models(
+    folders: Iterable[Path], known: Iterable[str], demo: Path | None
+) -> list[tuple[str, str]]:
+    """(label, path) of every model the picker offers: the demo first, then the rest."""
+    seen: set[str] = set()
+    out: list[tuple[str, str]] = []
+
+    def add(label: str, path: Path) -> None:
+        key = str(path.resolve())
+        if key not in seen and path.is_file():
+            seen.add(key)
+            out.append((label, str(path)))
+
+    for p in known:
+        add(Path(p).stem, Path(p))
+    for folder in folders:
+        if folder.is_dir():
+            for p in sorted(folder.rglob("*.gguf")):
+                add(p.stem, p)
+    if demo is not None:
+        add(DEMO_MODEL_LABEL, demo)
+    return out
+
+
+class ModelPicker(QWidget):
+    sig_load = Signal(str)  # path
+    sig_import = Signal()
+    sig_manage = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.combo = QComboBox()
+        self.combo.setAccessibleName("Model")
+        self.combo.setMinimumWidth(240)
+        self.combo.currentIndexChanged.connect(self._refresh_button)
+        row.addWidget(self.combo)
+        self.load_button = QPushButton("Load")
+        self.load_button.setAccessibleName("Load model")
+        self.load_button.clicked.connect(self._load)
+        row.addWidget(self.load_button)
+        self.state_label = QLabel(STATE_TEXT["unloaded"])
+        self.state_label.setObjectName("Muted")
+        self.state_label.setAccessibleName("Model state")
+        row.addWidget(self.state_label)
+        self.demo_badge = QLabel("Demo model: tiny, for trying the app, not for real answers")
+        self.demo_badge.setObjectName("DemoBadge")
+        self.demo_badge.hide()
+        row.addWidget(self.demo_badge)
+        self.import_button = QPushButton("Import .gguf…")
+        self.import_button.setAccessibleName("Import a model file")
+        self.import_button.clicked.connect(self.sig_import)
+        row.addWidget(self.import_button)
+        self.manage_button = QPushButton("Models…")
+        self.manage_button.setAccessibleName("Manage and download models")
+        self.manage_button.clicked.connect(self.sig_manage)
+        row.addWidget(self.manage_button)
+        row.addStretch(1)
+        self._states: dict[str, str] = {}
+
+    def set_models(self, models: list[tuple[str, str]], select: str | None = None) -> None:
+        current = select or self.current_path()
+        self.combo.blockSignals(True)
+        self.combo.clear()
+        for label, path in models:
+            self.combo.addItem(label, path)
+            self.combo.setItemData(self.combo.count() - 1, path, 3)  # tooltip role
+        if current is not None:
+            index = self.combo.findData(current)
+            if index >= 0:
+                self.combo.setCurrentIndex(index)
+        self.combo.blockSignals(False)
+        self._refresh_button()
+
+    def current_path(self) -> str | None:
+        data = self.combo.currentData()
+        return str(data) if data else None
+
+    def set_state(self, path: str, state: str, detail: str = "") -> None:
+        self._states[path] = state
+        if state == "loaded":
+            for p, s in list(self._states.items()):
+                if p != path and s == "loaded":
+                    self._states[p] = "unloaded"
+        index = self.combo.findData(path)
+        if index >= 0 and state in ("loading", "loaded"):
+            self.combo.setCurrentIndex(index)
+        self._refresh_button()
+        if self.current_path() == path:
+            self.state_label.setText(detail if state == "loaded" and detail else STATE_TEXT[state])
+            self.state_label.setToolTip(detail)
+
+    def _refresh_button(self, *_: object) -> None:
+        path = self.current_path()
+        state = self._states.get(path or "", "unloaded")
+        self.load_button.setEnabled(path is not None and state not in ("loading", "loaded"))
+        self.load_button.setText("Loaded" if state == "loaded" else "Load")
+        if state not in ("loaded",):
+            self.state_label.setText(STATE_TEXT.get(state, ""))
+        self.demo_badge.setVisible(self.combo.currentText() == DEMO_MODEL_LABEL)
+
+    def _load(self) -> None:
+        path = self.current_path()
+        if path:
+            self.sig_load.emit(path)

@@ -1,0 +1,176 @@
+"""Light and dark looks: a palette, a style sheet, and following the OS setting.
+
+``ThemeController`` applies the user's choice (system, light or dark); with "system" it
+follows ``QStyleHints.colorScheme()`` and switches live when the OS does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QColor, QGuiApplication, QPalette
+from PySide6.QtWidgets import QApplication
+
+
+@dataclass(frozen=True)
+class Colors:
+    name: str
+    window: str
+    surface: str  # sidebar, panels
+    bubble_user: str
+    bubble_assistant: str
+    text: str
+    muted: str
+    accent: str
+    accent_text: str
+    border: str
+    code_bg: str
+    reasoning_bg: str
+    warning_bg: str
+    error_bg: str
+    # syntax highlighting
+    keyword: str
+    string: str
+    comment: str
+    number: str
+
+
+LIGHT = Colors(
+    name="light",
+    window="#ffffff",
+    surface="#f4f5f7",
+    bubble_user="#e8f0fe",
+    bubble_assistant="#ffffff",
+    text="#1f2328",
+    muted="#656d76",
+    accent="#2563eb",
+    accent_text="#ffffff",
+    border="#d0d7de",
+    code_bg="#f6f8fa",
+    reasoning_bg="#f7f7f9",
+    warning_bg="#fff4d6",
+    error_bg="#ffe3e3",
+    keyword="#cf222e",
+    string="#0a3069",
+    comment="#6e7781",
+    number="#0550ae",
+)
+
+DARK = Colors(
+    name="dark",
+    window="#17181b",
+    surface="#1f2125",
+    bubble_user="#243049",
+    bubble_assistant="#17181b",
+    text="#e6e7ea",
+    muted="#9aa0a8",
+    accent="#5b8cff",
+    accent_text="#0b0d12",
+    border="#34373d",
+    code_bg="#202227",
+    reasoning_bg="#1d1f23",
+    warning_bg="#3d3414",
+    error_bg="#4a1f22",
+    keyword="#ff7b72",
+    string="#a5d6ff",
+    comment="#8b949e",
+    number="#79c0ff",
+)
+
+
+def palette_for(c: Colors) -> QPalette:
+    p = QPalette()
+    roles = {
+        QPalette.ColorRole.Window: c.window,
+        QPalette.ColorRole.WindowText: c.text,
+        QPalette.ColorRole.Base: c.window,
+        QPalette.ColorRole.AlternateBase: c.surface,
+        QPalette.ColorRole.Text: c.text,
+        QPalette.ColorRole.Button: c.surface,
+        QPalette.ColorRole.ButtonText: c.text,
+        QPalette.ColorRole.Highlight: c.accent,
+        QPalette.ColorRole.HighlightedText: c.accent_text,
+        QPalette.ColorRole.ToolTipBase: c.surface,
+        QPalette.ColorRole.ToolTipText: c.text,
+        QPalette.ColorRole.PlaceholderText: c.muted,
+        QPalette.ColorRole.Link: c.accent,
+    }
+    for role, color in roles.items():
+        p.setColor(role, QColor(color))
+    p.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text, QColor(c.muted))
+    p.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.ButtonText, QColor(c.muted))
+    return p
+
+
+def style_sheet(c: Colors) -> str:
+    return f"""
+QMainWindow, QDialog {{ background: {c.window}; }}
+#Sidebar, #SettingsPanel {{ background: {c.surface}; border: none; }}
+#Sidebar QListWidget {{ background: transparent; border: none; }}
+#Sidebar QListWidget::item {{ padding: 6px 8px; border-radius: 6px; }}
+#Sidebar QListWidget::item:selected {{ background: {c.bubble_user}; color: {c.text}; }}
+QLineEdit, QPlainTextEdit, QTextEdit, QSpinBox, QDoubleSpinBox, QComboBox {{
+    border: 1px solid {c.border}; border-radius: 6px; padding: 4px 6px; background: {c.window};
+    color: {c.text};
+}}
+QPushButton {{
+    border: 1px solid {c.border}; border-radius: 6px; padding: 5px 12px; background: {c.surface};
+    color: {c.text};
+}}
+QPushButton:hover {{ border-color: {c.accent}; }}
+QPushButton#Primary {{ background: {c.accent}; color: {c.accent_text}; border-color: {c.accent}; }}
+QPushButton:disabled {{ color: {c.muted}; }}
+QToolButton {{ border: none; padding: 3px 6px; border-radius: 5px; color: {c.muted}; }}
+QToolButton:hover {{ background: {c.surface}; color: {c.text}; }}
+#UserBubble {{ background: {c.bubble_user}; border-radius: 12px; }}
+#AssistantTurn {{ background: {c.bubble_assistant}; }}
+#Reasoning {{ background: {c.reasoning_bg}; border-left: 3px solid {c.border}; border-radius: 4px; }}
+#CodeBlock {{ background: {c.code_bg}; border: 1px solid {c.border}; border-radius: 8px; }}
+#CodeBlock QPlainTextEdit {{ background: {c.code_bg}; border: none; }}
+#Muted, QLabel#Muted {{ color: {c.muted}; }}
+#Banner[kind="error"] {{ background: {c.error_bg}; border-radius: 8px; }}
+#Banner[kind="warning"] {{ background: {c.warning_bg}; border-radius: 8px; }}
+#Banner[kind="info"] {{ background: {c.surface}; border-radius: 8px; }}
+#Composer {{ border-top: 1px solid {c.border}; }}
+#DemoBadge {{ background: {c.warning_bg}; border-radius: 6px; padding: 2px 6px; }}
+QProgressBar {{ border: 1px solid {c.border}; border-radius: 4px; background: {c.surface};
+    height: 8px; text-align: center; }}
+QProgressBar::chunk {{ background: {c.accent}; border-radius: 3px; }}
+QProgressBar[level="warn"]::chunk {{ background: #d29922; }}
+QProgressBar[level="full"]::chunk {{ background: #cf222e; }}
+"""
+
+
+def system_prefers_dark() -> bool:
+    hints = QGuiApplication.styleHints()
+    return hints.colorScheme() == Qt.ColorScheme.Dark
+
+
+class ThemeController(QObject):
+    """Applies the chosen theme to the application and follows the OS when asked to."""
+
+    #: Emitted with the Colors now in use, after every change.
+    sig_changed = Signal(object)
+
+    def __init__(self, app: QApplication, choice: str = "system") -> None:
+        super().__init__(app)
+        self._app = app
+        self.choice = choice
+        self.colors = LIGHT
+        QGuiApplication.styleHints().colorSchemeChanged.connect(self.on_os_scheme_changed)
+        self.apply(choice)
+
+    def apply(self, choice: str) -> Colors:
+        self.choice = choice if choice in ("system", "light", "dark") else "system"
+        dark = self.choice == "dark" or (self.choice == "system" and system_prefers_dark())
+        self.colors = DARK if dark else LIGHT
+        self._app.setStyle("Fusion")
+        self._app.setPalette(palette_for(self.colors))
+        self._app.setStyleSheet(style_sheet(self.colors))
+        self.sig_changed.emit(self.colors)
+        return self.colors
+
+    def on_os_scheme_changed(self, _scheme: object) -> None:
+        if self.choice == "system":
+            self.apply("system")

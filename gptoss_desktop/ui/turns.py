@@ -1,0 +1,189 @@
+"""One assistant turn, as the chat window sees it: parts that start, grow and end.
+
+A *turn runner* takes the visible thread (store messages, the new user message last) and
+the chat's settings, generates with a loaded model and reports plain events:
+:class:`PartStart` (a new assistant message on a channel: ``analysis`` is reasoning,
+``final`` the answer), :class:`PartDelta` (text) and :class:`PartEnd`. The chat window
+stores and shows them; it never sees token ids or prompt formats.
+
+Which runner a model gets depends on what it speaks: Harmony (gpt-oss and the project's
+Harmony test models), a chat template from the GGUF, or plain completion (story models).
+This module is Qt-free; the Qt side runs ``run`` on a worker thread.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from gptoss_desktop.core.engine import EngineClient, GenerateRequest, SamplingOptions
+from gptoss_desktop.core.errors import ContextOverflow
+from gptoss_desktop.core.store.records import ChatSettings, Message
+
+#: Tokens kept free for the answer when no max_tokens is set.
+ANSWER_RESERVE = 256
+
+
+@dataclass(frozen=True)
+class PartStart:
+    """A new message of the turn: the model's (``assistant``) or a tool's result (``tool``)."""
+
+    channel: str
+    recipient: str | None = None
+    role: str = "assistant"
+    author: str | None = None
+
+
+@dataclass(frozen=True)
+class PartDelta:
+    text: str
+
+
+@dataclass(frozen=True)
+class PartEnd:
+    pass
+
+
+TurnEvent = PartStart | PartDelta | PartEnd
+EmitEvent = Callable[[TurnEvent], None]
+
+
+@dataclass(frozen=True)
+class TurnResult:
+    """How a turn ended. ``context_used`` counts every token in the model's context after it."""
+
+    stop_reason: str
+    metrics: dict[str, Any] = field(default_factory=dict)
+    context_used: int = 0
+
+
+class TurnRunner(Protocol):
+    #: "harmony", "template" or "completion".
+    kind: str
+    #: The context window the model was loaded with.
+    n_ctx: int
+
+    def count_tokens(self, history: Sequence[Message], settings: ChatSettings) -> int:
+        """Tokens the prompt for ``history`` takes (call only between turns)."""
+        ...
+
+    def run(
+        self, history: Sequence[Message], settings: ChatSettings, emit: EmitEvent
+    ) -> TurnResult:
+        """Generate the next assistant turn; ContextOverflow if the prompt would not fit."""
+        ...
+
+    def cancel(self) -> None:
+        """Stop the turn in progress (any thread); ``run`` then returns soon."""
+        ...
+
+
+def sampling_for(settings: ChatSettings) -> SamplingOptions:
+    return SamplingOptions(
+        temperature=settings.temperature, top_p=settings.top_p, seed=settings.seed
+    )
+
+
+def check_fits(prompt_len: int, settings: ChatSettings, n_ctx: int) -> int:
+    """The max_tokens to ask for; ContextOverflow when the prompt leaves no room to answer."""
+    reserve = min(settings.max_tokens or ANSWER_RESERVE, max(n_ctx // 4, 1))
+    needed = prompt_len + reserve
+    if needed > n_ctx:
+        raise ContextOverflow(
+            f"This chat needs about {needed} tokens but the model is loaded with a context of "
+            f"{n_ctx}: drop the oldest turns, continue in a new chat or load a larger context.",
+            needed=needed,
+            available=n_ctx,
+        )
+    room = n_ctx - prompt_len
+    return room if settings.max_tokens is None else min(settings.max_tokens, room)
+
+
+def metrics_dict(metrics: Any) -> dict[str, Any]:
+    if metrics is None:
+        return {}
+    return {k: v for k, v in metrics.to_dict().items() if isinstance(v, int | float | str)}
+
+
+class CompletionTurnRunner:
+    """Plain text completion for models without a chat format (story models, base models).
+
+    The thread's texts are joined into one document; the answer continues it.
+    """
+
+    kind = "completion"
+
+    def __init__(self, client: EngineClient) -> None:
+        self._client = client
+        assert client.info is not None
+        self.n_ctx = client.info.n_ctx
+        self._lock = threading.Lock()
+        self._generation: Any = None
+        self._cancelled = False
+
+    @staticmethod
+    def document(history: Sequence[Message], settings: ChatSettings) -> str:
+        parts = [settings.system_prompt.strip()] if settings.system_prompt.strip() else []
+        for m in history:
+            if m.role == "user" or (m.role == "assistant" and m.channel in (None, "final")):
+                parts.append(m.content)
+        return "\n".join(p for p in parts if p)
+
+    def _prompt(self, history: Sequence[Message], settings: ChatSettings) -> list[int]:
+        assert self._client.info is not None
+        return self._client.tokenize(
+            self.document(history, settings), add_bos=self._client.info.add_bos
+        )
+
+    def count_tokens(self, history: Sequence[Message], settings: ChatSettings) -> int:
+        return len(self._prompt(history, settings))
+
+    def run(
+        self, history: Sequence[Message], settings: ChatSettings, emit: EmitEvent
+    ) -> TurnResult:
+        with self._lock:
+            self._cancelled = False
+        prompt = self._prompt(history, settings)
+        max_tokens = check_fits(len(prompt), settings, self.n_ctx)
+        request = GenerateRequest(
+            prompt_tokens=prompt, max_tokens=max_tokens, sampling=sampling_for(settings)
+        )
+        with self._lock:
+            if self._cancelled:
+                return TurnResult("cancelled", {}, len(prompt))
+            self._generation = self._client.generate(request)
+        generation = self._generation
+        emit(PartStart("final"))
+        for batch in generation:
+            if batch.text:
+                emit(PartDelta(batch.text))
+        emit(PartEnd())
+        result = generation.result
+        with self._lock:
+            self._generation = None
+        reason = result.stop_reason if result else "cancelled"
+        used = len(prompt) + (result.completion_tokens if result else 0)
+        return TurnResult(reason, metrics_dict(result), used)
+
+    def cancel(self) -> None:
+        with self._lock:
+            self._cancelled = True
+            generation = self._generation
+        if generation is not None:
+            generation.cancel()
+
+
+def speaks_harmony(special: dict[str, Any]) -> bool:
+    by_text = special.get("by_text") or {}
+    return all(t in by_text for t in ("<|start|>", "<|message|>", "<|channel|>", "<|end|>"))
+
+
+def runner_for(client: EngineClient) -> TurnRunner:
+    """The runner that fits what the loaded model speaks."""
+    if speaks_harmony(client.special_tokens()):
+        from gptoss_desktop.ui.harmony_turns import HarmonyTurnRunner
+
+        return HarmonyTurnRunner(client)
+    return CompletionTurnRunner(client)
