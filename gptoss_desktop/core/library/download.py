@@ -394,8 +394,6 @@ class DownloadJob:
         size = self.remote.size
         synced = offset
         for chunk in resp.iter_raw(self.settings.chunk_bytes):
-            if self.stop.stopped:
-                break
             self.bytes_received += len(chunk)
             view = memoryview(chunk)[: size - offset]
             self._write_all(fh, view, offset)
@@ -404,7 +402,7 @@ class DownloadJob:
                 os.fsync(fh.fileno())
                 synced = offset
             self._emit("downloading", offset)
-            if offset >= size:
+            if offset >= size or self.stop.stopped:  # bytes received are written first
                 break
 
     def _write_all(self, fh: Any, view: memoryview, offset: int) -> None:

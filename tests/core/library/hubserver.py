@@ -15,6 +15,7 @@ the hub does, so huggingface_hub raises its own typed errors. Faults are set on
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
@@ -60,6 +61,7 @@ class Faults:
     stall_times: int = 0
     corrupt_at: int | None = None  # flip one byte at this file offset in what is served
     pause_at: int | None = None  # stop at this file offset until released (kill tests)
+    abort_after_pause: bool = False  # once released, hang up instead of sending the rest
     api_status: int | None = None  # answer API calls with this status
     rate_limit_bps: int | None = None  # bytes per second per response
 
@@ -67,6 +69,7 @@ class Faults:
 @dataclass
 class Stats:
     body_bytes: int = 0
+    sending: int = 0  # responses whose body is being sent right now
     requests: list[tuple[str, str, str]] = field(default_factory=list)  # method, path, range
     auth_headers: list[str] = field(default_factory=list)
 
@@ -107,6 +110,12 @@ class HubServer:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def wait_idle(self, timeout: float = 10.0) -> None:
+        """Wait until no response body is being sent (after a client was killed)."""
+        deadline = time.monotonic() + timeout
+        while self.stats.sending and time.monotonic() < deadline:
+            time.sleep(0.01)
+
     def take(self, counter: str) -> bool:
         """Consume one use of a counted fault; True if it applies to this response."""
         with self.lock:
@@ -134,6 +143,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: object) -> None:
         pass
+
+    def handle(self) -> None:
+        # The client may go away (killed, paused, timed out): then there is nothing to answer.
+        with contextlib.suppress(ConnectionError, TimeoutError):
+            super().handle()
 
     # --- routing ----------------------------------------------------------------------------
 
@@ -286,6 +300,8 @@ class _Handler(BaseHTTPRequestHandler):
         pos, sent = start, 0
         chunk = 1 << 20
         t0 = time.monotonic()
+        with hub.lock:
+            hub.stats.sending += 1
         try:
             while pos < stop:
                 n = min(chunk, stop - pos)
@@ -326,8 +342,13 @@ class _Handler(BaseHTTPRequestHandler):
                     hub.paused.set()
                     hub.release.wait(30)
                     hub.release.clear()
-        except (BrokenPipeError, ConnectionResetError, OSError):
+                    if f.abort_after_pause:
+                        raise ConnectionAbortedError("the test killed the client")
+        except OSError:  # the client went away
             self.close_connection = True
+        finally:
+            with hub.lock:
+                hub.stats.sending -= 1
 
     # --- plain answers ----------------------------------------------------------------------
 
