@@ -28,9 +28,10 @@ from gptoss_desktop.core.store.store import Store
 
 COMPARISON_FORMAT = "gptoss-desktop/comparison"
 COMPARISON_FORMAT_VERSION = 1
-# Metrics first in this order (the engine's GenerationMetrics names), then any others A-Z.
+# Metrics first in this order (names of the engine's GenerationMetrics and compare's
+# ColumnMetrics), then any others A-Z.
 CSV_METRICS = (
-    "ttft_s", "tokens_per_s", "completion_tokens", "prompt_tokens", "prompt_evaluated",
+    "ttft_s", "tokens_per_s", "completion_tokens", "tokens", "prompt_tokens", "prompt_evaluated",
     "prompt_tokens_per_s", "total_s", "load_s", "peak_rss_bytes", "stop_reason",
 )  # fmt: skip
 CSV_FIRST = ("comparison_id", "title", "created_at", "position", "model", "status", "error", "vote")
@@ -247,7 +248,7 @@ def import_comparison_json(store: Store, data: Mapping[str, Any] | str) -> Compa
             order = vote.get("shown_order")
             if not isinstance(order, list) or not all(isinstance(p, int) for p in order):
                 raise _bad("the vote's shown order must be a list of column numbers")
-            store.comparisons.record_vote(
+            store.votes.record(
                 new.id,
                 shown_order=order,
                 outcome=vote["outcome"],

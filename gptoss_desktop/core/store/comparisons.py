@@ -1,4 +1,5 @@
-"""Compare mode: saved comparisons (2-4 columns) and their blind votes."""
+"""Compare mode: saved comparisons (2-4 columns) with each column's output, reasoning, metrics
+and status. Votes on them: votes.py."""
 
 from __future__ import annotations
 
@@ -12,18 +13,15 @@ from gptoss_desktop.core.errors import StoreError
 from gptoss_desktop.core.store.database import Database
 from gptoss_desktop.core.store.records import (
     COLUMN_STATUSES,
-    VOTE_OUTCOMES,
     ColumnSpec,
     ColumnStatus,
     Comparison,
     ComparisonColumn,
-    StoredVote,
-    VoteOutcome,
-    VoteRecord,
     check_choice,
     json_object,
     to_json,
 )
+from gptoss_desktop.core.store.votes import vote_from_row
 
 MIN_COLUMNS = 2
 MAX_COLUMNS = 4
@@ -53,18 +51,6 @@ def column_from_row(row: sqlite3.Row) -> ComparisonColumn:
         status=row["status"],
         error=row["error"],
         updated_at=float(row["updated_at"]),
-    )
-
-
-def vote_from_row(row: sqlite3.Row) -> StoredVote:
-    order = _loads(row["shown_order"], [])
-    return StoredVote(
-        id=int(row["id"]),
-        comparison_id=int(row["comparison_id"]),
-        created_at=float(row["created_at"]),
-        shown_order=tuple(int(p) for p in order),
-        outcome=row["outcome"],
-        winner_position=None if row["winner_position"] is None else int(row["winner_position"]),
     )
 
 
@@ -253,83 +239,3 @@ class ComparisonRepo:
                 "WHERE status IN ('pending', 'streaming')"
             )
             return int(cur.rowcount)
-
-    # --- votes -------------------------------------------------------------------------------
-    def record_vote(
-        self,
-        comparison_id: int,
-        *,
-        shown_order: Sequence[int],
-        outcome: VoteOutcome,
-        winner_position: int | None = None,
-        created_at: float | None = None,
-    ) -> StoredVote:
-        """Save the user's blind vote, replacing an earlier vote on the same comparison.
-
-        ``shown_order``: the column positions in the order they were shown (left to right)
-        after the blind shuffle; at least two. ``winner_position``: the winning column's
-        position, required for ``win`` and not allowed otherwise (``tie``, ``all_bad``).
-        """
-        check_choice(outcome, VOTE_OUTCOMES, "vote outcome")
-        order = [int(p) for p in shown_order]
-        with self._db.transaction() as conn:
-            comparison = self._get(conn, comparison_id)
-            positions = {c.position for c in comparison.columns}
-            if len(order) < 2 or len(set(order)) != len(order) or not set(order) <= positions:
-                raise StoreError(
-                    f"A vote must show at least two different columns of comparison "
-                    f"{comparison_id} (columns {sorted(positions)}), not {order}."
-                )
-            if outcome == "win":
-                if winner_position not in order:
-                    raise StoreError("A win vote needs the winning column, one of those shown.")
-            elif winner_position is not None:
-                raise StoreError(f"A {outcome} vote has no winner.")
-            conn.execute("DELETE FROM votes WHERE comparison_id = ?", (comparison_id,))
-            conn.execute(
-                "INSERT INTO votes (comparison_id, created_at, shown_order, outcome, "
-                "winner_position) VALUES (?, ?, ?, ?, ?)",
-                (
-                    comparison_id,
-                    time.time() if created_at is None else float(created_at),
-                    to_json(order, "the shown order"),
-                    outcome,
-                    winner_position,
-                ),
-            )
-            row = conn.execute(
-                "SELECT * FROM votes WHERE comparison_id = ?", (comparison_id,)
-            ).fetchone()
-            return vote_from_row(row)
-
-    def clear_vote(self, comparison_id: int) -> None:
-        with self._db.transaction() as conn:
-            conn.execute("DELETE FROM votes WHERE comparison_id = ?", (comparison_id,))
-
-    def vote_records(self) -> list[VoteRecord]:
-        """Every vote as model labels, oldest first: the input of compare.ratings."""
-        with self._db.reading() as conn:
-            votes = [
-                vote_from_row(r)
-                for r in conn.execute("SELECT * FROM votes ORDER BY created_at, id")
-            ]
-            models: dict[tuple[int, int], str] = {
-                (int(r[0]), int(r[1])): str(r[2])
-                for r in conn.execute(
-                    "SELECT comparison_id, position, model FROM comparison_columns"
-                )
-            }
-        records: list[VoteRecord] = []
-        for v in votes:
-            records.append(
-                VoteRecord(
-                    comparison_id=v.comparison_id,
-                    created_at=v.created_at,
-                    shown_models=tuple(models[(v.comparison_id, p)] for p in v.shown_order),
-                    outcome=v.outcome,
-                    winner_model=None
-                    if v.winner_position is None
-                    else models[(v.comparison_id, v.winner_position)],
-                )
-            )
-        return records

@@ -65,8 +65,8 @@ def metrics_line(metrics: Mapping[str, Any] | None) -> str:
     rate = metrics.get("tokens_per_s")
     if isinstance(rate, int | float):
         parts.append(f"{rate:.1f} tokens/s")
-    tokens = metrics.get("completion_tokens")
-    if isinstance(tokens, int):
+    tokens = metrics.get("completion_tokens", metrics.get("tokens"))  # engine / compare names
+    if isinstance(tokens, int) and not isinstance(tokens, bool):
         parts.append(f"{tokens} tokens")
     return " · ".join(parts)
 

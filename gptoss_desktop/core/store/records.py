@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, get_args
 
@@ -233,9 +233,3 @@ class VoteRecord:
     shown_models: tuple[str, ...]
     outcome: VoteOutcome
     winner_model: str | None
-
-
-def as_str_list(value: Sequence[object], what: str) -> list[str]:
-    if not all(isinstance(v, str) for v in value):
-        raise StoreError(f"{what} must be a list of text values.")
-    return [str(v) for v in value]

@@ -24,6 +24,7 @@ from gptoss_desktop.core.store.database import Database
 from gptoss_desktop.core.store.messages import MessageRepo
 from gptoss_desktop.core.store.records import SearchHit
 from gptoss_desktop.core.store.search import search as _search
+from gptoss_desktop.core.store.votes import VoteRepo
 
 
 class Store:
@@ -32,6 +33,7 @@ class Store:
         self.conversations = ConversationRepo(db)
         self.messages = MessageRepo(db)
         self.comparisons = ComparisonRepo(db)
+        self.votes = VoteRepo(db)
         self.recovered_messages = 0
         self.recovered_columns = 0
         if recover:

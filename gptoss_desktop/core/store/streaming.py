@@ -236,6 +236,22 @@ class ColumnStreamingWriter:
 
         self._buffer.close(final)
 
+    def __enter__(self) -> ColumnStreamingWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._buffer.closed:
+            return
+        if exc is None:
+            self.finish()
+        else:
+            self.finish("error", error=str(exc) or type(exc).__name__)
+
     def _write(self, pending: dict[str, str]) -> None:
         if pending.get("output") or pending.get("reasoning"):
             self._store.comparisons.append_column_text(

@@ -37,7 +37,10 @@ def finished_comparison(store: Store, prompt: str = "Write a haiku about rain.")
         metrics={"ttft_s": 0.31, "tokens_per_s": 48.0, "completion_tokens": 20, "stop_reason": "stop_token"},
     )  # fmt: skip
     store.comparisons.update_column(
-        b.id, output="Drops", status="cancelled", metrics={"ttft_s": 0.2, "vram_mb": 900}
+        b.id,
+        output="Drops",
+        status="cancelled",
+        metrics={"ttft_s": 0.2, "tokens": 2, "vram_mb": 900},
     )
     store.comparisons.update_column(c.id, status="error", error="-model file is truncated")
     return store.comparisons.get(comp.id)
@@ -73,18 +76,16 @@ def test_reset_and_recover_columns(store: Store) -> None:
 def test_vote_records_the_shuffle_and_replaces_earlier_vote(store: Store) -> None:
     comp = finished_comparison(store)
     # Shown right-to-left shuffled: column 1 on the left, column 0 on the right.
-    vote = store.comparisons.record_vote(
-        comp.id, shown_order=[1, 0], outcome="win", winner_position=0
-    )
+    vote = store.votes.record(comp.id, shown_order=[1, 0], outcome="win", winner_position=0)
     assert vote.shown_order == (1, 0) and vote.winner_position == 0
     assert store.comparisons.get(comp.id).vote == vote
-    tie = store.comparisons.record_vote(comp.id, shown_order=[0, 2, 1], outcome="tie")
+    tie = store.votes.record(comp.id, shown_order=[0, 2, 1], outcome="tie")
     assert store.comparisons.get(comp.id).vote == tie
-    records = store.comparisons.vote_records()
+    records = store.votes.records()
     assert len(records) == 1
     assert records[0].shown_models == ("gpt-oss-20b", "=cmd|' /C calc'!A0", "qwen3-4b")
     assert records[0].outcome == "tie" and records[0].winner_model is None
-    store.comparisons.clear_vote(comp.id)
+    store.votes.clear(comp.id)
     assert store.comparisons.get(comp.id).vote is None
 
 
@@ -106,21 +107,19 @@ def test_bad_votes_are_refused(
 ) -> None:
     comp = finished_comparison(store)
     with pytest.raises(StoreError, match=problem):
-        store.comparisons.record_vote(
-            comp.id, shown_order=order, outcome=outcome, winner_position=winner
-        )  # type: ignore[arg-type]
+        store.votes.record(comp.id, shown_order=order, outcome=outcome, winner_position=winner)  # type: ignore[arg-type]
     assert store.comparisons.get(comp.id).vote is None
 
 
 def test_votes_feed_the_leaderboard_in_time_order(store: Store) -> None:
     for i, (winner, when) in enumerate([(0, 30.0), (0, 10.0), (1, 20.0)]):
         comp = store.comparisons.create(f"p{i}", [ColumnSpec("A"), ColumnSpec("B")])
-        store.comparisons.record_vote(
+        store.votes.record(
             comp.id, shown_order=[1, 0], outcome="win", winner_position=winner, created_at=when
         )
     bad = store.comparisons.create("p3", [ColumnSpec("A"), ColumnSpec("B")])
-    store.comparisons.record_vote(bad.id, shown_order=[0, 1], outcome="all_bad", created_at=40.0)
-    records = store.comparisons.vote_records()
+    store.votes.record(bad.id, shown_order=[0, 1], outcome="all_bad", created_at=40.0)
+    records = store.votes.records()
     assert [r.created_at for r in records] == [10.0, 20.0, 30.0, 40.0]
     assert [r.winner_model for r in records] == ["A", "B", "A", None]
     board = {s.model: s for s in leaderboard(records)}
@@ -128,14 +127,14 @@ def test_votes_feed_the_leaderboard_in_time_order(store: Store) -> None:
     assert board["A"].rating > 1000 > board["B"].rating
     # Deleting a comparison takes its vote off the leaderboard.
     store.comparisons.delete(bad.id)
-    assert len(store.comparisons.vote_records()) == 3
+    assert len(store.votes.records()) == 3
     with pytest.raises(StoreError, match="does not exist"):
         store.comparisons.get(bad.id)
 
 
 def test_markdown_export(store: Store) -> None:
     comp = finished_comparison(store)
-    store.comparisons.record_vote(comp.id, shown_order=[2, 0, 1], outcome="win", winner_position=0)
+    store.votes.record(comp.id, shown_order=[2, 0, 1], outcome="win", winner_position=0)
     md = export_comparison_markdown(store, comp.id)
     assert md.startswith("# Write a haiku about rain.\n")
     assert (
@@ -151,17 +150,19 @@ def test_markdown_export(store: Store) -> None:
     )
     assert "<summary>Reasoning</summary>\n\nA haiku has 5-7-5." in md
     assert "*error: -model file is truncated*" in md and "*(no output)*" in md
+    assert "*cancelled · first token 0.20 s · 2 tokens*" in md
 
 
 def test_csv_export_one_row_per_column(store: Store) -> None:
     comp = finished_comparison(store)
-    store.comparisons.record_vote(comp.id, shown_order=[0, 1], outcome="win", winner_position=1)
+    store.votes.record(comp.id, shown_order=[0, 1], outcome="win", winner_position=1)
     rows = list(csv.DictReader(io.StringIO(export_comparison_csv(store, comp.id), newline="")))
     assert [r["model"] for r in rows] == ["gpt-oss-20b", "qwen3-4b", "'=cmd|' /C calc'!A0"]
     assert [r["vote"] for r in rows] == ["loss", "win", "not_shown"]
     assert rows[0]["ttft_s"] == "0.31" and rows[0]["tokens_per_s"] == "48.0"
     assert rows[0]["completion_tokens"] == "20" and rows[0]["stop_reason"] == "stop_token"
     assert rows[1]["vram_mb"] == "900" and rows[0]["vram_mb"] == ""
+    assert rows[1]["tokens"] == "2"  # compare's ColumnMetrics name
     assert rows[2]["error"] == "'-model file is truncated"  # no formula injection
     assert rows[0]["output_chars"] == str(len("Rain taps the window"))
     header = next(csv.reader(io.StringIO(export_comparison_csv(store, comp.id))))
@@ -175,14 +176,14 @@ def test_csv_export_one_row_per_column(store: Store) -> None:
         "error",
         "vote",
     ]
-    assert header[8:12] == ["ttft_s", "tokens_per_s", "completion_tokens", "stop_reason"]
+    assert header[8:13] == ["ttft_s", "tokens_per_s", "completion_tokens", "tokens", "stop_reason"]
     two = export_comparisons_csv(store, [comp.id, finished_comparison(store, "again").id])
     assert len(list(csv.DictReader(io.StringIO(two)))) == 6
 
 
 def test_json_export_import_round_trip(store: Store) -> None:
     comp = finished_comparison(store)
-    store.comparisons.record_vote(comp.id, shown_order=[1, 0, 2], outcome="win", winner_position=2)
+    store.votes.record(comp.id, shown_order=[1, 0, 2], outcome="win", winner_position=2)
     data = export_comparison_json(store, comp.id)
     assert data["format"] == "gptoss-desktop/comparison" and data["version"] == 1
     new = import_comparison_json(store, json.dumps(data))
@@ -208,7 +209,7 @@ def test_json_export_import_round_trip(store: Store) -> None:
 )
 def test_bad_comparison_files_are_refused(store: Store, change: object) -> None:
     comp = finished_comparison(store)
-    store.comparisons.record_vote(comp.id, shown_order=[0, 1], outcome="tie")
+    store.votes.record(comp.id, shown_order=[0, 1], outcome="tie")
     data = export_comparison_json(store, comp.id)
     before = len(store.comparisons.list_recent())
     change(data)  # type: ignore[operator]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -14,6 +16,7 @@ from gptoss_desktop.core.store import Store
 from gptoss_desktop.core.store.database import Database
 from gptoss_desktop.core.store.schema import LATEST_VERSION, MIGRATIONS, Migration, split_statements
 from tests.core.store.support import DATA, committed, schema_objects
+from tests.helpers import ROOT
 
 
 def load_v1_fixture(path: Path) -> None:
@@ -171,3 +174,14 @@ def test_second_process_connection_waits_instead_of_failing(db_path: Path) -> No
     assert store.conversations.get(chat.id).title == "b"
     other.close()
     store.close()
+
+
+def test_store_imports_no_qt_and_no_llama() -> None:
+    code = (
+        "import sys, gptoss_desktop.core.store, gptoss_desktop.core.store.export, "
+        "gptoss_desktop.core.store.compare_export, gptoss_desktop.core.compare.ratings; "
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('PySide6', 'llama_cpp')]; "
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr

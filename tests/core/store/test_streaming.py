@@ -148,3 +148,13 @@ def test_column_writer_streams_output_and_reasoning(store: Store, db_path: Path)
     assert store.comparisons.column(comp.columns[1].id).error == "model failed to load"
     with pytest.raises(StoreError, match="final status"):
         ColumnStreamingWriter(store, col.id).finish("pending")
+
+
+def test_column_writer_context_manager_marks_error(store: Store) -> None:
+    comp = store.comparisons.create("p", [ColumnSpec("a"), ColumnSpec("b")])
+    col_id = comp.columns[1].id
+    with pytest.raises(RuntimeError), ColumnStreamingWriter(store, col_id, interval_s=60) as writer:
+        writer.append_output("so far")
+        raise RuntimeError("out of memory")
+    col = store.comparisons.column(col_id)
+    assert (col.output, col.status, col.error) == ("so far", "error", "out of memory")
