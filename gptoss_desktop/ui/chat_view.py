@@ -153,8 +153,10 @@ class ChatView(QScrollArea):
         """Move the finished live turn(s) to the history container."""
         while self._live.count():
             item = self._live.takeAt(0)
-            if item.widget() is not None:
-                self._history.addWidget(item.widget())
+            widget = item.widget()
+            if widget is not None:
+                self._history.addWidget(widget)
+                widget.show()
         self.current = None
 
     # --- plumbing -----------------------------------------------------------------------------
