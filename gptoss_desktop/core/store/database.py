@@ -147,7 +147,9 @@ class Database:
         with self.lock:
             if self._conn is not None:
                 try:
-                    self._conn.execute("PRAGMA optimize")
+                    self._conn.execute("PRAGMA optimize")  # advisory: refreshes query statistics
+                except sqlite3.Error:
+                    pass  # a busy or read-only file: closing matters more than statistics
                 finally:
                     self._conn.close()
                     self._conn = None

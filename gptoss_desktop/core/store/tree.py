@@ -117,11 +117,17 @@ class MessageTree:
             ).fetchall()
         return [message_from_row(r) for r in rows]
 
-    def turn(self, turn_id: str) -> list[Message]:
-        """The rows of one Harmony turn (analysis, tool call, tool result, final), in order."""
+    def turn(self, message_id: int) -> list[Message]:
+        """The rows of the Harmony turn ``message_id`` belongs to (analysis, tool call, tool
+        result, final), in order. Turn ids are unique within a chat (an imported copy of a
+        chat keeps its turn ids), so the lookup stays inside the message's chat. To show a
+        thread, group consecutive rows of ``active_path`` by ``turn_id`` instead.
+        """
         with self._db.reading() as conn:
+            me = self._get(conn, message_id)
             rows = conn.execute(
-                "SELECT * FROM messages WHERE turn_id = ? ORDER BY id", (turn_id,)
+                "SELECT * FROM messages WHERE conversation_id = ? AND turn_id = ? ORDER BY id",
+                (me.conversation_id, me.turn_id),
             ).fetchall()
         return [message_from_row(r) for r in rows]
 

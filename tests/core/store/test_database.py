@@ -72,8 +72,9 @@ def test_frozen_v1_fixture_matches_migration_1(tmp_path: Path) -> None:
     frozen = tmp_path / "frozen.sqlite3"
     load_v1_fixture(frozen)
     fresh = Database(tmp_path / "fresh.sqlite3", migrations=MIGRATIONS[:1])
-    with sqlite3.connect(frozen) as conn:
-        frozen_schema = schema_objects(conn)
+    conn = sqlite3.connect(frozen)
+    frozen_schema = schema_objects(conn)
+    conn.close()
     assert fresh.user_version == 1
     assert schema_objects(fresh.conn) == frozen_schema
     fresh.close()

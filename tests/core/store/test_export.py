@@ -106,6 +106,10 @@ def test_json_round_trip_equals_in_content(store: Store, chat_id: int) -> None:
         {k: v for k, v in dataclasses.asdict(x).items() if k not in strip} for x in new_path
     ] == [{k: v for k, v in dataclasses.asdict(x).items() if k not in strip} for x in old_path]
     assert len(store.messages.all(new.id)) == len(store.messages.all(chat_id)) == 9
+    # Turns of the copy stay inside the copy although turn ids were kept.
+    final_row = next(m for m in new_path if m.channel == "final" and m.model)
+    assert {m.conversation_id for m in store.messages.turn(final_row.id)} == {new.id}
+    assert len(store.messages.turn(final_row.id)) == 4
     # The branches came along: the edited first question is a sibling again.
     assert [s.content for s in store.messages.siblings(new_path[0].id)] == [
         "Weather in Oslo? Use `get_weather`.",

@@ -36,7 +36,7 @@ def test_harmony_turn_rows_share_a_turn_id(store: Store) -> None:
     q, a, call, result, final = harmony_turn(store, chat.id)
     assert q.turn_id != a.turn_id
     assert a.turn_id == call.turn_id == result.turn_id == final.turn_id
-    assert [m.id for m in store.messages.turn(a.turn_id)] == [a.id, call.id, result.id, final.id]
+    assert [m.id for m in store.messages.turn(final.id)] == [a.id, call.id, result.id, final.id]
     assert store.messages.turn_start(final.id).id == a.id
     assert store.messages.get(call.id).recipient == "functions.get_weather"
     assert store.messages.get(result.id).author_name == "functions.get_weather"
