@@ -12,6 +12,9 @@ import enum
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
+
+VoteOutcome = Literal["win", "tie", "all_bad"]
 
 
 class VoteChoice(enum.StrEnum):
@@ -27,7 +30,7 @@ class VoteChoice(enum.StrEnum):
 class Vote:
     """A vote as the store saves it: ``outcome`` win/tie/all_bad, the winner by position."""
 
-    outcome: str
+    outcome: VoteOutcome
     winner_position: int | None
     shown_order: tuple[int, ...]
 

@@ -1,0 +1,85 @@
+"""Concurrent or sequential, and how many threads: the plan's arithmetic."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gptoss_desktop.core.compare import scheduling
+from gptoss_desktop.core.compare.scheduling import (
+    default_memory_estimate,
+    plan_schedule,
+    threads_for,
+)
+from gptoss_desktop.core.library.fit import MiB
+from tests.helpers import shared_model
+
+GB = 10**9
+
+
+def fixed(size: int):
+    return lambda path, n_ctx: size
+
+
+PATHS = [Path("a.gguf"), Path("b.gguf")]
+
+
+def test_fits_runs_concurrently_with_threads_divided() -> None:
+    plan = plan_schedule(PATHS, 4096, estimator=fixed(3 * GB), available=16 * GB, cores=8)
+    assert plan.mode == "concurrent" and plan.n_threads == (4, 4)
+    assert plan.reason == "all 2 models at once: about 6.0 GB needed, 16.0 GB free"
+
+
+def test_too_big_runs_sequentially_and_says_why() -> None:
+    plan = plan_schedule(PATHS, 4096, estimator=fixed(12 * GB), available=16 * GB, cores=8)
+    assert plan.mode == "sequential" and plan.n_threads == (8, 8)
+    assert plan.reason == (
+        "one after another: the 2 models need about 24.0 GB together but only 16.0 GB is free"
+    )
+
+
+def test_headroom_is_kept() -> None:
+    # 2 x 7 GB = 14 GB of 16 GB free is within 85%: 13.6 GB is the line.
+    assert plan_schedule(PATHS, 1, estimator=fixed(7 * GB), available=16 * GB).mode == "sequential"
+    assert plan_schedule(PATHS, 1, estimator=fixed(6 * GB), available=16 * GB).mode == "concurrent"
+
+
+def test_models_already_loaded_do_not_count_against_free_memory() -> None:
+    plan = plan_schedule(
+        PATHS, 1, estimator=fixed(10 * GB), available=12 * GB, already_loaded=[True, False]
+    )
+    assert plan.mode == "concurrent"
+
+
+def test_choices_and_unknown_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    forced = plan_schedule(PATHS, 1, choice="concurrent", estimator=fixed(99 * GB), available=GB)
+    assert forced.mode == "concurrent" and forced.reason == "all 2 models at once, as chosen"
+    seq = plan_schedule(PATHS, 1, choice="sequential", estimator=fixed(1), available=99 * GB)
+    assert seq.mode == "sequential"
+    monkeypatch.setattr(scheduling, "available_memory_bytes", lambda: None)
+    unknown = plan_schedule(PATHS, 1, estimator=fixed(1), available=None, cores=2)
+    assert unknown.mode == "sequential" and "free memory is unknown" in unknown.reason
+    assert plan_schedule(PATHS, 1, estimator=fixed(1), available=GB, n_threads=3).n_threads == (
+        3,
+        3,
+    )
+
+
+def test_threads_for() -> None:
+    assert [threads_for(n, cores=2) for n in (1, 2, 3, 4)] == [2, 1, 1, 1]
+    assert [threads_for(n, cores=16) for n in (1, 2, 3, 4)] == [16, 8, 5, 4]
+
+
+def test_default_estimate_uses_the_gguf_shape() -> None:
+    path = shared_model("stories260K.gguf")
+    size = path.stat().st_size
+    small, big = default_memory_estimate(path, 512), default_memory_estimate(path, 2048)
+    assert small > size and big > small  # the KV cache grows with the context
+    assert small >= 512 * MiB  # the fixed llama.cpp overhead of the library's estimate
+
+
+def test_default_estimate_of_an_unreadable_header_falls_back_to_file_size(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.gguf"
+    junk.write_bytes(b"GGUF" + b"\xff" * 1000)
+    assert default_memory_estimate(junk, 1) >= int(1004 * 1.2)
