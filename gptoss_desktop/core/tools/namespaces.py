@@ -9,6 +9,7 @@ The tests compare these with the Harmony conformance kit.
 from __future__ import annotations
 
 from collections.abc import Iterable
+
 from gptoss_desktop.core.harmony.model import ToolDescription, ToolNamespace
 from gptoss_desktop.core.tools.functions import FunctionSpec
 
@@ -108,4 +109,3 @@ def functions_namespace(specs: Iterable[FunctionSpec]) -> ToolNamespace:
     """The developer message's ``functions`` namespace."""
     tools = tuple(ToolDescription(s.name, s.description, s.parameters) for s in specs)
     return ToolNamespace("functions", None, tools)
-

@@ -7,9 +7,8 @@ import json
 import pytest
 
 from gptoss_desktop.core.harmony.codec import message_from_dict, namespace_to_dict
-from gptoss_desktop.core.harmony.model import Message, SystemContent
+from gptoss_desktop.core.harmony.model import Message, Role, SystemContent
 from gptoss_desktop.core.harmony.render import render_conversation_text
-from gptoss_desktop.core.harmony.model import Role
 from gptoss_desktop.core.tools.functions import BUILTINS, FunctionSpec
 from gptoss_desktop.core.tools.namespaces import builtin_tool_namespaces, functions_namespace
 from tests.helpers import HARMONY_KIT

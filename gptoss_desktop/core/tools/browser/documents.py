@@ -110,12 +110,12 @@ class _HtmlText(HTMLParser):
         if tag in self._SKIP:
             self.skip = max(0, self.skip - 1)
             return
-        if tag == "pre":
-            self.pre = max(0, self.pre - 1)
         if tag == "h1":
             self.in_h1 = False
         if tag in self._PARAGRAPH or tag in self._LINE:
             self._break(blank=tag in self._PARAGRAPH)
+        if tag == "pre":
+            self.pre = max(0, self.pre - 1)
 
     def handle_data(self, data: str) -> None:
         if self.in_title:
