@@ -16,10 +16,7 @@ Names are imported lazily so that the sandbox process, which imports a submodule
 package, starts without loading the rest.
 """
 
-from __future__ import annotations
-
 import importlib
-from typing import Any
 
 _EXPORTS = {
     "ToolCall": "results",
@@ -40,7 +37,7 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

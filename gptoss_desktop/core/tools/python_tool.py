@@ -16,7 +16,7 @@ from pathlib import Path
 
 from gptoss_desktop.core.errors import SandboxUnavailable
 from gptoss_desktop.core.tools.results import Arguments, ToolResult, error_result
-from gptoss_desktop.core.tools.sandbox import ExecutionResult, PythonSandbox, SandboxLimits
+from gptoss_desktop.core.tools.sandbox.process import ExecutionResult, PythonSandbox, SandboxLimits
 
 TOOL_NAME = "python"
 

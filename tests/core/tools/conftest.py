@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from gptoss_desktop.core.tools.sandbox import PythonSandbox, SandboxLimits, landlock
+from gptoss_desktop.core.tools.sandbox import landlock
+from gptoss_desktop.core.tools.sandbox.process import PythonSandbox, SandboxLimits
 
 #: Small limits so the battery is quick; wall time is generous because CI machines are busy.
 TEST_LIMITS = SandboxLimits(

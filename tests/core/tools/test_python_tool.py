@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from gptoss_desktop.core.tools.python_tool import PythonTool, code_from, output_text
-from gptoss_desktop.core.tools.sandbox import ExecutionResult
+from gptoss_desktop.core.tools.sandbox.process import ExecutionResult
 from tests.core.tools.conftest import TEST_LIMITS, require_sandbox_support
 
 

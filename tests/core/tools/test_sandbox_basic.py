@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from gptoss_desktop.core.tools.sandbox import PythonSandbox
+from gptoss_desktop.core.tools.sandbox.process import PythonSandbox
 from tests.core.tools.conftest import TEST_LIMITS, require_sandbox_support
 
 
@@ -140,7 +140,7 @@ def test_close_ends_the_process(tmp_path: Path) -> None:
 _ORPHAN_HELPER = """
 import sys, time
 from pathlib import Path
-from gptoss_desktop.core.tools.sandbox import PythonSandbox
+from gptoss_desktop.core.tools.sandbox.process import PythonSandbox
 box = PythonSandbox(Path(sys.argv[1]))
 box.start()
 print(box._proc.pid, flush=True)

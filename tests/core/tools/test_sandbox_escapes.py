@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from gptoss_desktop.core.tools.sandbox import ExecutionResult, PythonSandbox
+from gptoss_desktop.core.tools.sandbox.process import ExecutionResult, PythonSandbox
 from tests.core.tools.conftest import TEST_LIMITS, require_sandbox_support
 
 FAKE_TOKEN = "hf_FAKEsecretTOKEN1234567890"

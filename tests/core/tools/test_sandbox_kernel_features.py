@@ -24,7 +24,8 @@ _HELPER = """
 import json, sys
 from pathlib import Path
 from gptoss_desktop.core.errors import SandboxUnavailable
-from gptoss_desktop.core.tools.sandbox import PythonSandbox, seccomp
+from gptoss_desktop.core.tools.sandbox import seccomp
+from gptoss_desktop.core.tools.sandbox.process import PythonSandbox
 denied, scratch, mode = json.loads(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
 seccomp.install(seccomp.build_deny_filter(denied))
 try:

@@ -180,7 +180,8 @@ class DocumentIndex:
         full = self.root / rel
         error = None
         kind = kind_of(full) or "text"
-        title, text, starts = full.stem, "", ()
+        title, text = full.stem, ""
+        starts: tuple[int, ...] = ()
         if info.st_size > MAX_FILE_BYTES:
             error = f"larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB, not indexed"
         else:

@@ -1,13 +1,16 @@
 """The python tool's sandbox: a separate, confined Python process per chat (Linux).
 
-See docs/SANDBOX.md for the layers and for the macOS and Windows mechanisms.
+See docs/SANDBOX.md for the layers and for the macOS and Windows mechanisms. Names are
+imported lazily: the sandbox process itself imports only the stdlib-only submodules it needs.
 """
 
-from gptoss_desktop.core.tools.sandbox.process import (
-    ExecutionResult,
-    PythonSandbox,
-    SandboxInfo,
-    SandboxLimits,
-)
+import importlib
 
-__all__ = ["ExecutionResult", "PythonSandbox", "SandboxInfo", "SandboxLimits"]
+_EXPORTS = ("ExecutionResult", "PythonSandbox", "SandboxInfo", "SandboxLimits")
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name: str) -> object:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.process"), name)

@@ -19,7 +19,6 @@ import resource
 import signal
 import sys
 import traceback
-from typing import Any
 
 from gptoss_desktop.core.tools.sandbox import confine, protocol
 
@@ -65,7 +64,7 @@ def _format_error(exc: BaseException) -> str:
     return "".join(report.format()).rstrip("\n")
 
 
-def run_cell(code: str, cell: int, namespace: dict[str, Any]) -> str | None:
+def run_cell(code: str, cell: int, namespace: dict[str, object]) -> str | None:
     """Run one cell like a notebook: the value of a final expression is printed."""
     filename = f"<cell {cell}>"
     linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
@@ -94,7 +93,7 @@ def _flush() -> None:
 
 
 def serve(cmd_fd: int, res_fd: int) -> None:
-    namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": __builtins__}
+    namespace: dict[str, object] = {"__name__": "__main__", "__builtins__": __builtins__}
     while True:
         try:
             message = protocol.read_frame(cmd_fd)

@@ -12,8 +12,7 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
-import platform
-from dataclasses import dataclass, field
+import sys
 
 _SYS = {"x86_64": (444, 445, 446), "aarch64": (444, 445, 446), "arm64": (444, 445, 446)}
 _CREATE_RULESET_VERSION = 1
@@ -83,15 +82,16 @@ def _libc() -> ctypes.CDLL:
 
 
 def _numbers() -> tuple[int, int, int]:
-    numbers = _SYS.get(platform.machine().lower())
+    machine = os.uname().machine
+    numbers = _SYS.get(machine.lower())
     if numbers is None:
-        raise LandlockError(errno.ENOSYS, f"no Landlock syscall numbers for {platform.machine()}")
+        raise LandlockError(errno.ENOSYS, f"no Landlock syscall numbers for {machine}")
     return numbers
 
 
 def abi_version() -> int:
     """The kernel's Landlock ABI version; 0 when Landlock is absent or disabled."""
-    if platform.system() != "Linux":
+    if not sys.platform.startswith("linux"):
         return 0
     try:
         create, _add, _restrict = _numbers()
@@ -101,13 +101,13 @@ def abi_version() -> int:
     return max(int(version), 0)
 
 
-@dataclass
 class Ruleset:
     """Rules to apply with :meth:`restrict_self`: ``(path, rights)`` pairs."""
 
-    abi: int
-    rules: list[tuple[str, int]] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
+    def __init__(self, abi: int) -> None:
+        self.abi = abi
+        self.rules: list[tuple[str, int]] = []
+        self.skipped: list[str] = []
 
     def allow(self, path: str, rights: int) -> None:
         """Allow ``rights`` beneath ``path`` (a folder) or on it (a file); missing paths are skipped."""

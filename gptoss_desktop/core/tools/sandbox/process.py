@@ -22,6 +22,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from gptoss_desktop.core.errors import SandboxUnavailable, ToolError
 from gptoss_desktop.core.tools.sandbox import protocol
@@ -396,7 +397,7 @@ class PythonSandbox:
 
 @dataclass(frozen=True)
 class _Outcome:
-    message: dict[str, object] | None
+    message: dict[str, Any] | None
     problem: str | None
     timed_out: bool = False
     flooded: bool = False

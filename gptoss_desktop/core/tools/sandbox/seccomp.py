@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import ctypes
 import errno
-import platform
+import os
 import struct
-from dataclasses import dataclass
 
 # --- kernel constants ------------------------------------------------------------------------
 _BPF_LD_W_ABS = 0x20
@@ -53,11 +52,15 @@ _TIOCLINUX = 0x541C
 _X32_SYSCALL_BIT = 0x40000000
 
 
-@dataclass(frozen=True)
 class Arch:
-    name: str
-    audit_arch: int
-    column: int  # index into the numbers in _SYSCALLS
+    """A CPU architecture: its seccomp audit value and its column in the syscall table."""
+
+    __slots__ = ("audit_arch", "column", "name")
+
+    def __init__(self, name: str, audit_arch: int, column: int) -> None:
+        self.name = name
+        self.audit_arch = audit_arch
+        self.column = column
 
 
 _ARCHES = {
@@ -203,9 +206,10 @@ class SeccompError(OSError):
 
 
 def machine_arch() -> Arch:
-    arch = _ARCHES.get(platform.machine().lower())
+    machine = os.uname().machine
+    arch = _ARCHES.get(machine.lower())
     if arch is None:
-        raise SeccompError(errno.ENOSYS, f"no seccomp syscall table for {platform.machine()}")
+        raise SeccompError(errno.ENOSYS, f"no seccomp syscall table for {machine}")
     return arch
 
 
