@@ -195,3 +195,34 @@ def test_code_size_is_limited(sandbox: PythonSandbox) -> None:
 
     with pytest.raises(ToolError, match="larger than"):
         sandbox.run("#" * (2 * 1024 * 1024))
+
+
+def test_cancel_from_another_thread_stops_the_call(tmp_path: Path) -> None:
+    require_sandbox_support()
+    import threading
+
+    with PythonSandbox(tmp_path, replace(TEST_LIMITS, wall_s=30.0)) as box:
+        timer = threading.Timer(0.5, box.cancel)
+        timer.start()
+        started = time.monotonic()
+        result = box.run("import time\ntime.sleep(25)")
+        timer.join()
+        assert time.monotonic() - started < 10
+        assert result.state_lost and "stopped" in (result.error or "")
+        assert box.run("print('again')").stdout == "again\n"
+
+
+def test_filling_the_scratch_folder_is_stopped(tmp_path: Path) -> None:
+    require_sandbox_support()
+    limits = replace(TEST_LIMITS, scratch_bytes=8 * 1024 * 1024, cpu_s=20.0, wall_s=20.0)
+    with PythonSandbox(tmp_path, limits) as box:
+        code = (
+            "import time\nblock = b'x' * (1024 * 1024)\n"
+            "for i in range(1000):\n"
+            "    open(f'fill-{i}.bin', 'wb').write(block)\n"
+            "    time.sleep(0.01)\n"
+        )
+        result = box.run(code)
+        assert result.state_lost and "wrote more than 8388608 bytes" in (result.error or "")
+        written = sum(p.stat().st_size for p in tmp_path.glob("fill-*.bin"))
+        assert written < 200 * 1024 * 1024

@@ -34,6 +34,38 @@ _BOOT = (
     "del sys.path[0];main(sys.argv[2])"
 )
 MAX_CODE_BYTES = 1024 * 1024
+#: The first argument that makes a frozen app binary act as the sandbox process (the app's
+#: command-line entry must hand ``argv[2]`` to ``child.main`` when it sees it).
+FROZEN_FLAG = "--python-sandbox"
+
+
+def sandbox_argv(config_json: str) -> list[str]:
+    """How to start the sandbox process: the interpreter in isolated mode without site
+    packages, or, in a frozen build, the app binary itself."""
+    if getattr(sys, "frozen", False):
+        return [sys.executable, FROZEN_FLAG, config_json]
+    return [sys.executable, "-I", "-S", "-B", "-c", _BOOT, _PACKAGE_ROOT, config_json]
+
+
+def folder_bytes(folder: Path, limit_entries: int = 20000) -> int:
+    """Bytes in the regular files under ``folder`` (stops counting after ``limit_entries``)."""
+    total, seen = 0, 0
+    stack = [str(folder)]
+    while stack and seen < limit_entries:
+        try:
+            entries = list(os.scandir(stack.pop()))
+        except OSError:
+            continue
+        for entry in entries:
+            seen += 1
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(entry.path)
+                elif entry.is_file(follow_symlinks=False):
+                    total += entry.stat(follow_symlinks=False).st_size
+            except OSError:
+                continue
+    return total
 
 
 @dataclass(frozen=True)
@@ -47,6 +79,7 @@ class SandboxLimits:
     output_bytes: int = 16 * 1024  # kept per stream and call; the rest is cut
     flood_bytes: int = 16 * 1024 * 1024  # more output than this in one call kills the process
     file_bytes: int = 64 * 1024 * 1024  # largest file it may write
+    scratch_bytes: int = 1024 * 1024 * 1024  # how much one call may add to the scratch folder
     open_files: int = 64
     threads: int = 16
     start_s: float = 15.0
@@ -144,6 +177,7 @@ class PythonSandbox:
         self._info: SandboxInfo | None = None
         self._cells = 0
         self._lock = threading.RLock()
+        self._cancelled = False
 
     # --- life cycle ------------------------------------------------------------------------
     @property
@@ -182,7 +216,7 @@ class PythonSandbox:
             "import_paths": list(self.import_paths),
         }
         env = {"LC_ALL": "C.UTF-8", "PATH": "/nonexistent"}
-        argv = [sys.executable, "-I", "-S", "-B", "-c", _BOOT, _PACKAGE_ROOT, json.dumps(config)]
+        argv = sandbox_argv(json.dumps(config))
         try:
             proc = subprocess.Popen(
                 argv,
@@ -233,8 +267,19 @@ class PythonSandbox:
             return self.start()
 
     def close(self) -> None:
+        """Stop the process. Waits for a running call; use :meth:`cancel` first to end it."""
+        self.cancel()
         with self._lock:
             self._stop()
+
+    def cancel(self) -> None:
+        """Stop the call in progress now (from any thread): its process is killed, so the
+        call returns with an error and the next call starts a fresh process."""
+        proc = self._proc
+        if proc is not None and proc.poll() is None:
+            self._cancelled = True
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
 
     def __enter__(self) -> PythonSandbox:
         self.start()
@@ -277,6 +322,7 @@ class PythonSandbox:
             raise ToolError(f"the code is larger than {MAX_CODE_BYTES} bytes; send less at once")
         with self._lock:
             self.start()
+            self._cancelled = False
             self._cells += 1
             started = time.monotonic()
             out = _Stream(self.limits.output_bytes)
@@ -296,13 +342,22 @@ class PythonSandbox:
                     elapsed_s=elapsed,
                     cpu_s=float(message.get("cpu_s", 0.0)),
                 )
-            crashed = not (outcome.timed_out or outcome.flooded)
+            crashed = not (outcome.timed_out or outcome.flooded or outcome.filled)
             returncode = self._wait_exit(2.0) if crashed else None
             self._stop()
-            if outcome.timed_out:
+            if self._cancelled:
+                problem = (
+                    "The run was stopped; the python state was reset (files in the folder stay)."
+                )
+            elif outcome.timed_out:
                 problem = (
                     f"Execution timed out after {self.limits.wall_s:g} s and was stopped; "
                     "the python state was reset (variables are gone, files in the folder stay)."
+                )
+            elif outcome.filled:
+                problem = (
+                    f"The code wrote more than {self.limits.scratch_bytes} bytes into its folder "
+                    "and was stopped; the python state was reset."
                 )
             elif outcome.flooded:
                 problem = (
@@ -334,6 +389,8 @@ class PythonSandbox:
         reader = protocol.FrameReader()
         deadline = time.monotonic() + wall_s
         streams = {proc.stdout.fileno(): out, proc.stderr.fileno(): err}
+        disk_limit = folder_bytes(self.scratch) + self.limits.scratch_bytes if request else 0
+        next_disk_check = time.monotonic() + 0.5
         with selectors.DefaultSelector() as sel:
             for fd in streams:
                 sel.register(fd, selectors.EVENT_READ)
@@ -344,7 +401,11 @@ class PythonSandbox:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return _Outcome(None, "timed out", timed_out=True)
-                events = sel.select(min(remaining, 1.0))
+                events = sel.select(min(remaining, 0.5))
+                if disk_limit and time.monotonic() >= next_disk_check:
+                    next_disk_check = time.monotonic() + 0.5
+                    if folder_bytes(self.scratch) > disk_limit:
+                        return _Outcome(None, "scratch folder full", filled=True)
                 for key, _mask in events:
                     fd = int(key.fd)
                     if fd == self._fds["cmd"]:
@@ -401,3 +462,4 @@ class _Outcome:
     problem: str | None
     timed_out: bool = False
     flooded: bool = False
+    filled: bool = False
