@@ -174,6 +174,8 @@ class _ProgressPrinter:
 
     def __call__(self, s: TaskSnapshot) -> None:
         now = time.monotonic()
+        if s.state == "queued":
+            return
         if s.state == "running" and now - self._last < (0.25 if self._tty else 1.0) and not s.note:
             return
         self._last = now

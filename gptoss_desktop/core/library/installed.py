@@ -28,6 +28,12 @@ from gptoss_desktop.core.library.gguf_info import read_gguf_info
 from gptoss_desktop.core.library.hub import RemoteModel
 
 INDEX_NAME = "library.json"
+# Aliases: inside InstalledModels, ``list`` names the method, not the builtin.
+Paths = list[Path]
+Entries = list[dict[str, Any]]
+Groups = list[list[Path]]
+Strs = list[str]
+Models = list["InstalledModel"]
 HashProgress = Callable[[int, int], None]  # (bytes done, bytes total)
 _BLOCK = 4 * 1024 * 1024
 
@@ -121,7 +127,7 @@ class InstalledModels:
 
     # --- reading ----------------------------------------------------------------------------
 
-    def list(self) -> list[InstalledModel]:
+    def list(self) -> Models:
         with self._lock:
             return [InstalledModel.from_dict(d) for d in self._read()]
 
@@ -140,7 +146,7 @@ class InstalledModels:
 
     # --- adding -----------------------------------------------------------------------------
 
-    def register_download(self, model: RemoteModel, paths: list[Path]) -> InstalledModel:
+    def register_download(self, model: RemoteModel, paths: Paths) -> InstalledModel:
         hashes = {
             Path(f.filename).name: (f"sha256:{f.sha256}" if f.sha256 else f"gitsha1:{f.blob_id}")
             for f in model.files
@@ -175,7 +181,7 @@ class InstalledModels:
         link: bool = False,
         progress: HashProgress | None = None,
         stop: StopToken | None = None,
-    ) -> list[InstalledModel]:
+    ) -> Models:
         """Import a .gguf file (with its sibling shards) or every GGUF model in a folder."""
         src = Path(path).expanduser()
         if not src.exists():
@@ -222,7 +228,7 @@ class InstalledModels:
     ) -> VerifyReport:
         """Hash every file again and compare with the recorded values."""
         model = self.get(name)
-        problems: list[str] = []
+        problems: Strs = []
         total = sum(Path(f).stat().st_size for f in model.files if Path(f).is_file())
         done = 0
         for f in model.files:
@@ -284,7 +290,7 @@ class InstalledModels:
                 return
             folder = folder.parent
 
-    def _groups_to_import(self, src: Path) -> list[list[Path]]:
+    def _groups_to_import(self, src: Path) -> Groups:
         if src.is_file():
             if not src.name.lower().endswith(".gguf"):
                 raise ModelFileError(src, "is not a .gguf file")
@@ -307,12 +313,12 @@ class InstalledModels:
 
     def _hash_in_place(
         self,
-        group: list[Path],
+        group: Paths,
         progress: HashProgress | None,
         stop: StopToken | None,
         done: int,
         total: int,
-    ) -> tuple[list[str], dict[str, str], int]:
+    ) -> tuple[Strs, dict[str, str], int]:
         hashes = {}
         for p in group:
             hashes[p.name] = hash_file(p, "sha256", progress, stop, done, total)
@@ -321,12 +327,12 @@ class InstalledModels:
 
     def _copy_in(
         self,
-        group: list[Path],
+        group: Paths,
         progress: HashProgress | None,
         stop: StopToken | None,
         done: int,
         total: int,
-    ) -> tuple[list[str], dict[str, str], int]:
+    ) -> tuple[Strs, dict[str, str], int]:
         folder = self.models_dir / "imported" / model_stem(group[0].name)
         folder.mkdir(parents=True, exist_ok=True)
         need = sum(p.stat().st_size for p in group)
@@ -368,7 +374,7 @@ class InstalledModels:
         return files, hashes, done
 
     @staticmethod
-    def _unique_name(stem: str, entries: list[dict[str, Any]], owner: str) -> str:
+    def _unique_name(stem: str, entries: Entries, owner: str) -> str:
         taken = {e["name"].lower() for e in entries}
         if stem.lower() not in taken:
             return stem
@@ -383,7 +389,7 @@ class InstalledModels:
     def _index(self) -> Path:
         return self.models_dir / INDEX_NAME
 
-    def _read(self) -> list[dict[str, Any]]:
+    def _read(self) -> Entries:
         try:
             data = json.loads(self._index.read_text(encoding="utf-8"))
         except FileNotFoundError:
@@ -396,7 +402,7 @@ class InstalledModels:
         models = data.get("models", []) if isinstance(data, dict) else []
         return [m for m in models if isinstance(m, dict) and "name" in m and "files" in m]
 
-    def _write(self, entries: list[dict[str, Any]]) -> None:
+    def _write(self, entries: Entries) -> None:
         self.models_dir.mkdir(parents=True, exist_ok=True)
         clean = [{k: v for k, v in e.items() if k != "present"} for e in entries]
         tmp = self._index.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
