@@ -226,3 +226,20 @@ def test_filling_the_scratch_folder_is_stopped(tmp_path: Path) -> None:
         assert result.state_lost and "wrote more than 8388608 bytes" in (result.error or "")
         written = sum(p.stat().st_size for p in tmp_path.glob("fill-*.bin"))
         assert written < 200 * 1024 * 1024
+
+
+def test_forged_results_do_not_shift_later_answers(sandbox: PythonSandbox) -> None:
+    """Code may write to the result pipe itself; the next call still gets its own answer."""
+    forge = (
+        "import os, json, struct\n"
+        "for fd in range(3, 64):\n"
+        "    try:\n"
+        "        body = json.dumps({'cell': 999, 'ok': True, 'error': None}).encode()\n"
+        "        os.write(fd, struct.pack('>I', len(body)) + body)\n"
+        "    except OSError:\n"
+        "        pass\n"
+        "print('forged')"
+    )
+    assert sandbox.run(forge).stdout == "forged\n"
+    assert sandbox.run("print('mine')").stdout == "mine\n"
+    assert sandbox.run("print('next')").stdout == "next\n"

@@ -124,8 +124,10 @@ def serve(cmd_fd: int, res_fd: int) -> None:
             signal.setitimer(signal.ITIMER_PROF, 0)
         _flush()
         protocol.write_frame(
-            res_fd, {"ok": error is None, "error": error, "cpu_s": _cpu_used() - start}
-        )
+            res_fd,
+            {"cell": message.get("cell"), "ok": error is None, "error": error,
+             "cpu_s": _cpu_used() - start},
+        )  # fmt: skip
 
 
 def _keep_only_fds(keep: set[int]) -> None:

@@ -437,9 +437,13 @@ class PythonSandbox:
                         messages = reader.feed(data)
                     except protocol.FrameError as exc:
                         return _Outcome(None, f"bad result frame: {exc}")
-                    if messages:
-                        self._drain(streams)
-                        return _Outcome(messages[0], None)
+                    # A result belongs to this request only if it names its cell: code can
+                    # write to the result pipe too, and must not shift later answers.
+                    wanted = request.get("cell") if request is not None else None
+                    for message in messages:
+                        if wanted is None or message.get("cell") == wanted:
+                            self._drain(streams)
+                            return _Outcome(message, None)
 
     def _drain(self, streams: dict[int, _Stream]) -> None:
         """Read what is already in the output pipes (written before the result was sent)."""
