@@ -99,6 +99,8 @@ def mount_scratch_at_mnt_data(scratch: str) -> str | None:
     Returns the path the sandbox should use as its working folder, or None when the mount
     could not be made (the real scratch path is used then).
     """
+    if scratch == "/mnt" or scratch.startswith("/mnt/"):
+        return None  # the tmpfs on /mnt would hide it
     libc = _libc()
     if libc.mount(None, b"/", None, _MS_REC | _MS_PRIVATE, None) != 0:
         return None  # never mount anything that could propagate to the host
