@@ -42,10 +42,17 @@ class ToolCall:
         return ToolCall(self.recipient, arguments, self.call_id)
 
     def arguments_text(self) -> str:
-        """The arguments as shown to the user for approval (pretty JSON, or the raw text)."""
-        if isinstance(self.arguments, str):
-            return self.arguments
-        return json.dumps(dict(self.arguments), indent=2, ensure_ascii=False)
+        """The arguments as shown to the user for approval: pretty JSON when they are a JSON
+        object (given as one or as its text), else the raw text (python code)."""
+        value: Any = self.arguments
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError:
+                return self.arguments  # type: ignore[return-value]
+            if not isinstance(value, dict):
+                return self.arguments  # type: ignore[return-value]
+        return json.dumps(dict(value), indent=2, ensure_ascii=False)
 
 
 @dataclass(frozen=True)

@@ -91,6 +91,15 @@ def test_limit_is_checked_before_asking() -> None:
     assert len(user.seen) == 1
 
 
+def test_arguments_are_shown_in_full_and_readable() -> None:
+    assert (
+        ToolCall("functions.f", '{"a": [1, 2]}').arguments_text()
+        == '{\n  "a": [\n    1,\n    2\n  ]\n}'
+    )
+    assert ToolCall("python", "print(1)\n").arguments_text() == "print(1)\n"
+    assert ToolCall("functions.f", "[1]").arguments_text() == "[1]"
+
+
 def test_harmony_hook() -> None:
     user = ScriptedUser(
         Approval(Decision.ALLOW_ONCE),
