@@ -1,0 +1,247 @@
+"""``gptoss-desktop --self-test``: prove an installed (or frozen) app can do its job here.
+
+It loads the bundled demo model in a real worker process and generates a few tokens,
+checks the data folder is writable, asks the OS keychain a question (an absent keychain is
+reported, not a failure), and has Qt create its application object and paint a widget with
+the platform plugin in use (offscreen, xcb, wayland, cocoa, windows). The Qt part runs in a
+child process, because a Qt platform plugin that cannot load aborts the process.
+
+Exactly one line comes out: ``gptoss-desktop self-test OK: ...`` on stdout with exit status
+0, or ``gptoss-desktop self-test FAILED: ...`` on stderr with exit status 1.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from gptoss_desktop.core.errors import GptossError, ModelFileError
+from gptoss_desktop.core.paths import AppPaths
+
+STAGE_ENV = "GPTOSS_SELF_TEST_STAGE"  # set in the child that runs only the Qt stage
+DEMO_MODEL = "tiny-harmony.gguf"
+GENERATE_TOKENS = 8
+KEYCHAIN_TIMEOUT_S = 10.0
+QT_TIMEOUT_S = 60.0
+MODEL_LOAD_TIMEOUT_S = 120.0
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: str
+    ok: bool
+    summary: str
+
+
+# --- where things are ---------------------------------------------------------------------------
+def resources_dir() -> Path:
+    """The resources/ folder: inside the bundle when frozen, the source tree otherwise."""
+    if getattr(sys, "frozen", False):
+        return Path(getattr(sys, "_MEIPASS", Path(sys.executable).parent)) / "resources"
+    return Path(__file__).resolve().parents[2] / "resources"
+
+
+def demo_model_dirs() -> list[Path]:
+    """Folders searched for the demo model, best first."""
+    dirs = [resources_dir() / "models"]
+    if not getattr(sys, "frozen", False):
+        dirs.append(Path(__file__).resolve().parents[2] / "tests" / "data" / "models")
+    return dirs
+
+
+def find_demo_model(dirs: list[Path]) -> Path:
+    """``tiny-harmony.gguf`` from the first folder that has it, else the smallest GGUF there."""
+    for folder in dirs:
+        if (folder / DEMO_MODEL).is_file():
+            return folder / DEMO_MODEL
+        candidates = sorted(folder.glob("*.gguf"), key=lambda p: (p.stat().st_size, p.name))
+        if candidates:
+            return candidates[0]
+    searched = ", ".join(str(d) for d in dirs)
+    raise ModelFileError(
+        DEMO_MODEL, f"no bundled demo model found (searched {searched}); reinstall the app"
+    )
+
+
+def app_command() -> list[str]:
+    """How to start this app again as a child process, frozen or not."""
+    if getattr(sys, "frozen", False):
+        return [sys.executable]
+    return [sys.executable, "-m", "gptoss_desktop"]
+
+
+# --- the checks ---------------------------------------------------------------------------------
+def check_generation(model: Path) -> str:
+    from gptoss_desktop.core.engine import (
+        EngineClient,
+        GenerateRequest,
+        LoadOptions,
+        SamplingOptions,
+    )
+
+    started = time.monotonic()
+    options = LoadOptions(n_ctx=256, n_threads=min(4, os.cpu_count() or 1), n_batch=64)
+    with EngineClient.start(model, options, load_timeout=MODEL_LOAD_TIMEOUT_S) as client:
+        backend = client.backend()
+        request = GenerateRequest(
+            prompt_text="Once upon a time",
+            max_tokens=GENERATE_TOKENS,
+            stop_tokens=[],  # no stop token: exactly GENERATE_TOKENS must come back
+            sampling=SamplingOptions(temperature=0.0, seed=1),
+        )
+        generation = client.generate(request)
+        for _batch in generation:
+            pass
+        metrics = generation.wait()
+    if metrics.completion_tokens != GENERATE_TOKENS or len(generation.tokens) != GENERATE_TOKENS:
+        raise GptossError(
+            f"asked {model.name} for {GENERATE_TOKENS} tokens, got {len(generation.tokens)} "
+            f"(stop reason {metrics.stop_reason}); reinstall the app"
+        )
+    took = time.monotonic() - started
+    return (
+        f"{model.name} generated {GENERATE_TOKENS} tokens on {backend.backend} "
+        f"(llama.cpp binding {backend.llama_cpp_version}, {took:.1f} s)"
+    )
+
+
+def check_data_folder(paths: AppPaths) -> str:
+    paths.ensure()
+    probe = paths.data_dir / f".self-test-{os.getpid()}"
+    payload = os.urandom(64)
+    try:
+        with open(probe, "wb") as f:
+            f.write(payload)
+            f.flush()
+            os.fsync(f.fileno())
+        if probe.read_bytes() != payload:
+            raise GptossError(f"data folder {paths.data_dir} returned other bytes than written")
+    finally:
+        probe.unlink(missing_ok=True)
+    return f"data folder writable ({paths.data_dir})"
+
+
+def _ask_keychain() -> str:
+    import keyring
+    from keyring.errors import NoKeyringError
+
+    backend = keyring.get_keyring()
+    name = type(backend).__name__
+    module = type(backend).__module__.rsplit(".", 1)[-1]
+    try:
+        backend.get_password("gptoss-desktop", "self-test-probe")
+    except NoKeyringError:
+        return "keychain absent (no OS keychain service; a Hugging Face token cannot be saved)"
+    return f"keychain answers ({module}.{name})"
+
+
+def check_keychain(timeout: float = KEYCHAIN_TIMEOUT_S) -> str:
+    """Ask the keychain with a deadline: a locked Secret Service can block forever."""
+    result: list[str] = []
+    error: list[BaseException] = []
+
+    def ask() -> None:
+        try:
+            result.append(_ask_keychain())
+        except BaseException as exc:
+            error.append(exc)
+
+    thread = threading.Thread(target=ask, name="self-test-keychain", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        raise GptossError(
+            f"the OS keychain did not answer within {timeout:.0f} s; unlock it or restart the session"
+        )
+    if error:
+        exc = error[0]
+        raise GptossError(f"the OS keychain failed: {type(exc).__name__}: {exc}".strip())
+    return result[0]
+
+
+def check_qt(timeout: float = QT_TIMEOUT_S) -> str:
+    """Run the Qt stage in a child (a missing platform plugin aborts the process)."""
+    env = dict(os.environ, **{STAGE_ENV: "qt"})
+    try:
+        proc = subprocess.run(
+            [*app_command(), "--self-test"],
+            env=env,
+            capture_output=True,
+            text=True,
+            errors="replace",
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise GptossError(f"Qt did not start within {timeout:.0f} s") from exc
+    lines = [ln.strip() for ln in proc.stdout.splitlines() if ln.strip()]
+    if proc.returncode == 0 and lines and lines[-1].startswith("qt ok:"):
+        return "Qt " + lines[-1][len("qt ok:") :].strip()
+    err = [ln.strip() for ln in (proc.stderr + proc.stdout).splitlines() if ln.strip()]
+    reason = _qt_failure_reason(err) or f"exit status {proc.returncode}"
+    raise GptossError(f"Qt could not start: {reason}")
+
+
+def _qt_failure_reason(lines: list[str]) -> str:
+    for key in ("the Qt platform plugin", "could not connect to display", "qt stage"):
+        for line in lines:
+            if key.lower() in line.lower():
+                return line
+    return lines[-1] if lines else ""
+
+
+def run_qt_stage() -> int:
+    """The child's part: create the application, paint a widget, render the app icon."""
+    try:
+        from gptoss_desktop.ui.qt_probe import probe_qt
+
+        print(f"qt ok: {probe_qt(resources_dir() / 'icons' / 'gptoss-desktop.svg')}", flush=True)
+        return 0
+    except Exception as exc:
+        print(f"qt stage: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+        return 1
+
+
+# --- the runner ---------------------------------------------------------------------------------
+def _run(name: str, check: Callable[[], str]) -> CheckResult:
+    try:
+        return CheckResult(name, True, check())
+    except GptossError as exc:
+        return CheckResult(name, False, exc.message)
+    except Exception as exc:  # the self-test reports everything, never a traceback
+        return CheckResult(name, False, f"{type(exc).__name__}: {exc}")
+
+
+def collect_checks(model_dirs: list[Path] | None = None) -> list[CheckResult]:
+    dirs = demo_model_dirs() if model_dirs is None else model_dirs
+    return [
+        _run("model", lambda: check_generation(find_demo_model(dirs))),
+        _run("data", lambda: check_data_folder(AppPaths.from_env())),
+        _run("keychain", check_keychain),
+        _run("qt", check_qt),
+    ]
+
+
+def format_report(results: list[CheckResult]) -> tuple[bool, str]:
+    failed = [r for r in results if not r.ok]
+    if failed:
+        return False, "gptoss-desktop self-test FAILED: " + "; ".join(
+            f"{r.name}: {r.summary}" for r in failed
+        )
+    return True, "gptoss-desktop self-test OK: " + "; ".join(r.summary for r in results)
+
+
+def run_self_test(model_dirs: list[Path] | None = None) -> int:
+    if os.environ.get(STAGE_ENV) == "qt":
+        return run_qt_stage()
+    ok, line = format_report(collect_checks(model_dirs))
+    stream = sys.stdout if ok else sys.stderr
+    if stream is not None:  # a windowed Windows build has no console streams
+        print(line, file=stream, flush=True)
+    return 0 if ok else 1
