@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gptoss_desktop.core.engine import EngineClient
 from gptoss_desktop.core.errors import HarmonyError
@@ -39,6 +39,9 @@ from gptoss_desktop.ui.turns import (
     check_fits,
     sampling_for,
 )
+
+if TYPE_CHECKING:
+    from gptoss_desktop.ui.tools.wiring import ToolWiring as SessionTooling
 
 #: Tokens a user message adds around its text (<|start|>user<|message|> ... <|end|>).
 USER_FRAME_TOKENS = 4
@@ -97,6 +100,8 @@ class HarmonyTurnRunner:
         self.n_ctx = client.info.n_ctx
         self._vocab = EngineVocabulary(client)
         self._cancel = CancelToken()
+        #: The tool panel's wiring (ui/tools/wiring.py): tools, approval and a trace per turn.
+        self.tooling: SessionTooling | None = None
 
     def session(
         self, history: Sequence[Message], settings: ChatSettings
@@ -104,13 +109,16 @@ class HarmonyTurnRunner:
         """A session holding the thread up to its last user message, and that message's text."""
         if not history or history[-1].role != "user":
             raise HarmonyError("A turn must answer a user message: write one first.")
-        session = ChatSession(
-            self._client,
-            system=system_content(settings, start_date_of(history)),
-            developer=developer_content(settings),
-            sampling=sampling_for(settings),
-            vocab=self._vocab,
-        )
+        engine: Any = self._client
+        options: dict[str, Any] = {
+            "system": system_content(settings, start_date_of(history)),
+            "developer": developer_content(settings),
+            "sampling": sampling_for(settings),
+            "vocab": self._vocab,
+        }
+        if self.tooling is not None:
+            engine, options = self.tooling.session_options(engine, history, settings, options)
+        session = ChatSession(engine, **options)
         for m in history[:-1]:
             message = harmony_message(m)
             if message is not None:
@@ -152,7 +160,10 @@ class HarmonyTurnRunner:
             elif isinstance(event, GenerationFinished):
                 finished.append(event)
 
-        result = session.send(text, on_event=on_event, cancel=cancel)
+        if self.tooling is not None:
+            result = self.tooling.send(session, text, on_event, cancel)
+        else:
+            result = session.send(text, on_event=on_event, cancel=cancel)
         return TurnResult(result.stop_reason, turn_metrics(finished), context_used(finished))
 
     def cancel(self) -> None:
