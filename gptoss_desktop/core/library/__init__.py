@@ -18,6 +18,7 @@ from gptoss_desktop.core.library.fit import (
 from gptoss_desktop.core.library.gguf_info import GgufInfo, Limits, read_gguf_info, read_model_info
 from gptoss_desktop.core.library.hub import Hub, RemoteFile, RemoteModel
 from gptoss_desktop.core.library.installed import InstalledModel, InstalledModels, VerifyReport
+from gptoss_desktop.core.library.service import ModelLibrary
 from gptoss_desktop.core.library.token_store import TokenStore
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "InstalledModels",
     "Limits",
     "MemoryInfo",
+    "ModelLibrary",
     "ModelShape",
     "Progress",
     "RemoteFile",

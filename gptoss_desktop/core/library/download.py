@@ -14,12 +14,14 @@ makes progress.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import json
 import os
 import queue
 import shutil
+import sys
 import threading
 import time
 from collections import deque
@@ -186,8 +188,12 @@ class DownloadJob:
 
     def run(self) -> Path | None:
         """Download, verify and move into place. Returns ``dest``, or None if stopped."""
-        r = self.remote
         self.partial.parent.mkdir(parents=True, exist_ok=True)
+        with _PartialLock(self.partial.with_suffix(".lock"), self.remote.filename):
+            return self._run_locked()
+
+    def _run_locked(self) -> Path | None:
+        r = self.remote
         offset = self._prepare_partial()
         self._check_free_space(offset)
         self._write_state()
@@ -447,6 +453,61 @@ class DownloadJob:
         self._progress_cb(
             Progress(phase, self.remote.filename, done, self.remote.size, speed, eta, note)
         )
+
+
+class _PartialLock:
+    """One writer per partial file, across windows and processes (the OS drops it on a kill).
+
+    The lock file is deleted on release; a waiter that locked a file deleted meanwhile
+    notices (the path no longer names what it locked) and tries again.
+    """
+
+    def __init__(self, path: Path, what: str) -> None:
+        self.path = path
+        self.what = what
+        self._fd: int | None = None
+
+    def __enter__(self) -> _PartialLock:
+        for _ in range(10):
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            if not _try_lock(fd):
+                os.close(fd)
+                raise DownloadError(
+                    f"{self.what} is already being downloaded (in another window or process); "
+                    "wait for it to finish or cancel it there"
+                )
+            try:
+                same = os.path.samestat(os.fstat(fd), os.stat(self.path))
+            except FileNotFoundError:
+                same = False
+            if same:
+                self._fd = fd
+                return self
+            os.close(fd)  # locked a file that was deleted meanwhile: try the new one
+        raise DownloadError(f"could not lock the partial download of {self.what}; try again")
+
+    def __exit__(self, *exc: object) -> None:
+        if self._fd is None:
+            return
+        with contextlib.suppress(OSError):  # Windows: another process holds it open
+            self.path.unlink()
+        os.close(self._fd)  # closing releases the lock
+        self._fd = None
+
+
+def _try_lock(fd: int) -> bool:
+    try:
+        if sys.platform == "win32":
+            import msvcrt
+
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        else:
+            import fcntl
+
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except OSError:
+        return False
 
 
 class _Retry(Exception):

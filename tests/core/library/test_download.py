@@ -283,3 +283,18 @@ def test_resume_discards_a_partial_of_other_content(hub, library, quick, hub_ser
         hashlib.sha256((library.download_dir(REPO) / FILE).read_bytes()).hexdigest()
         == hashlib.sha256(model_bytes).hexdigest()
     )
+
+
+def test_one_writer_per_partial_file(hub, library, quick, hub_server, model_bytes):
+    hub_server.faults.pause_at = 500_000
+    first = _job(hub, library, quick)
+    worker = threading.Thread(target=first.run)
+    worker.start()
+    assert hub_server.paused.wait(10)
+    with pytest.raises(DownloadError, match="already being downloaded"):
+        _job(hub, library, quick).run()  # e.g. the command line while the window downloads
+    hub_server.faults.pause_at = None
+    hub_server.release.set()
+    worker.join(10)
+    assert (library.download_dir(REPO) / FILE).read_bytes() == model_bytes
+    assert _no_temp_files(library)
