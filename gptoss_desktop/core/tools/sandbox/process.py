@@ -14,18 +14,17 @@ import contextlib
 import json
 import os
 import platform
-import selectors
 import signal
 import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from gptoss_desktop.core.errors import SandboxUnavailable, ToolError
-from gptoss_desktop.core.tools.sandbox import protocol
+from gptoss_desktop.core.tools.sandbox.pump import Outcome, OutputStream, Pipes, exchange
 
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[4])
 _BOOT = (
@@ -45,27 +44,6 @@ def sandbox_argv(config_json: str) -> list[str]:
     if getattr(sys, "frozen", False):
         return [sys.executable, FROZEN_FLAG, config_json]
     return [sys.executable, "-I", "-S", "-B", "-c", _BOOT, _PACKAGE_ROOT, config_json]
-
-
-def folder_bytes(folder: Path, limit_entries: int = 20000) -> int:
-    """Bytes in the regular files under ``folder`` (stops counting after ``limit_entries``)."""
-    total, seen = 0, 0
-    stack = [str(folder)]
-    while stack and seen < limit_entries:
-        try:
-            entries = list(os.scandir(stack.pop()))
-        except OSError:
-            continue
-        for entry in entries:
-            seen += 1
-            try:
-                if entry.is_dir(follow_symlinks=False):
-                    stack.append(entry.path)
-                elif entry.is_file(follow_symlinks=False):
-                    total += entry.stat(follow_symlinks=False).st_size
-            except OSError:
-                continue
-    return total
 
 
 @dataclass(frozen=True)
@@ -121,25 +99,6 @@ class ExecutionResult:
     @property
     def ok(self) -> bool:
         return self.error is None
-
-
-@dataclass
-class _Stream:
-    limit: int
-    kept: bytearray = field(default_factory=bytearray)
-    total: int = 0
-
-    def add(self, data: bytes) -> None:
-        self.total += len(data)
-        room = self.limit - len(self.kept)
-        if room > 0:
-            self.kept += data[:room]
-
-    def text(self) -> str:
-        text = self.kept.decode("utf-8", "replace")
-        if self.total > len(self.kept):
-            text += f"\n[... {self.total - len(self.kept)} more bytes of output were cut]"
-        return text
 
 
 def _signal_name(returncode: int | None) -> str:
@@ -239,8 +198,8 @@ class PythonSandbox:
         self._fds = {"cmd": cmd_w, "res": res_r, "life": life_w}
         for fd in (cmd_w, res_r, proc.stdout.fileno(), proc.stderr.fileno()):
             os.set_blocking(fd, False)
-        stderr = _Stream(8192)
-        ready = self._exchange(None, self.limits.start_s, _Stream(8192), stderr)
+        stderr = OutputStream(8192)
+        ready = self._exchange(None, self.limits.start_s, OutputStream(8192), stderr)
         message = ready.message
         if message is None or not message.get("ready"):
             self._stop()
@@ -325,8 +284,8 @@ class PythonSandbox:
             self._cancelled = False
             self._cells += 1
             started = time.monotonic()
-            out = _Stream(self.limits.output_bytes)
-            err = _Stream(self.limits.output_bytes)
+            out = OutputStream(self.limits.output_bytes)
+            err = OutputStream(self.limits.output_bytes)
             request = {"op": "exec", "code": code, "cell": self._cells, "cpu_s": self.limits.cpu_s}
             outcome = self._exchange(request, self.limits.wall_s, out, err)
             elapsed = time.monotonic() - started
@@ -380,90 +339,20 @@ class PythonSandbox:
             )
 
     def _exchange(
-        self, request: dict[str, object] | None, wall_s: float, out: _Stream, err: _Stream
-    ) -> _Outcome:
-        """Send ``request`` (if any) and pump the pipes until one result, death or deadline."""
+        self, request: dict[str, Any] | None, wall_s: float, out: OutputStream, err: OutputStream
+    ) -> Outcome:
         proc = self._proc
         assert proc is not None and proc.stdout is not None and proc.stderr is not None
-        pending = memoryview(protocol.encode(request)) if request is not None else memoryview(b"")
-        reader = protocol.FrameReader()
-        deadline = time.monotonic() + wall_s
-        streams = {proc.stdout.fileno(): out, proc.stderr.fileno(): err}
-        disk_limit = folder_bytes(self.scratch) + self.limits.scratch_bytes if request else 0
-        next_disk_check = time.monotonic() + 0.5
-        with selectors.DefaultSelector() as sel:
-            for fd in streams:
-                sel.register(fd, selectors.EVENT_READ)
-            sel.register(self._fds["res"], selectors.EVENT_READ)
-            if pending:
-                sel.register(self._fds["cmd"], selectors.EVENT_WRITE)
-            while True:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return _Outcome(None, "timed out", timed_out=True)
-                events = sel.select(min(remaining, 0.5))
-                if disk_limit and time.monotonic() >= next_disk_check:
-                    next_disk_check = time.monotonic() + 0.5
-                    if folder_bytes(self.scratch) > disk_limit:
-                        return _Outcome(None, "scratch folder full", filled=True)
-                for key, _mask in events:
-                    fd = int(key.fd)
-                    if fd == self._fds["cmd"]:
-                        try:
-                            written = os.write(fd, pending)
-                        except BrokenPipeError:
-                            sel.unregister(fd)
-                            continue
-                        pending = pending[written:]
-                        if not pending:
-                            sel.unregister(fd)
-                        continue
-                    try:
-                        data = os.read(fd, 65536)
-                    except BlockingIOError:
-                        continue
-                    if fd in streams:
-                        if not data:
-                            sel.unregister(fd)
-                            continue
-                        streams[fd].add(data)
-                        if out.total + err.total > self.limits.flood_bytes:
-                            return _Outcome(None, "output flood", flooded=True)
-                        continue
-                    if not data:
-                        self._drain(streams)
-                        return _Outcome(None, "it closed its result channel")
-                    try:
-                        messages = reader.feed(data)
-                    except protocol.FrameError as exc:
-                        return _Outcome(None, f"bad result frame: {exc}")
-                    # A result belongs to this request only if it names its cell: code can
-                    # write to the result pipe too, and must not shift later answers.
-                    wanted = request.get("cell") if request is not None else None
-                    for message in messages:
-                        if wanted is None or message.get("cell") == wanted:
-                            self._drain(streams)
-                            return _Outcome(message, None)
-
-    def _drain(self, streams: dict[int, _Stream]) -> None:
-        """Read what is already in the output pipes (written before the result was sent)."""
-        for fd, stream in streams.items():
-            while True:
-                try:
-                    data = os.read(fd, 65536)
-                except (BlockingIOError, OSError):
-                    break
-                if not data:
-                    break
-                stream.add(data)
-                if stream.total > self.limits.flood_bytes:
-                    break
-
-
-@dataclass(frozen=True)
-class _Outcome:
-    message: dict[str, Any] | None
-    problem: str | None
-    timed_out: bool = False
-    flooded: bool = False
-    filled: bool = False
+        pipes = Pipes(
+            self._fds["cmd"], self._fds["res"], proc.stdout.fileno(), proc.stderr.fileno()
+        )
+        return exchange(
+            pipes,
+            request,
+            wall_s,
+            out,
+            err,
+            flood_bytes=self.limits.flood_bytes,
+            scratch=self.scratch if request is not None else None,
+            scratch_bytes=self.limits.scratch_bytes,
+        )
