@@ -50,7 +50,7 @@ def sandbox_argv(config_json: str) -> list[str]:
 class SandboxLimits:
     """Limits of one sandbox process; per call unless the name says otherwise."""
 
-    wall_s: float = 60.0
+    wall_s: float = 120.0  # what the trained tool description promises
     cpu_s: float = 30.0
     cpu_s_total: int = 900  # over the life of the process; then it is killed
     memory_bytes: int = 1024 * 1024 * 1024  # address space (RLIMIT_AS)
