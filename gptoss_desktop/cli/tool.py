@@ -32,7 +32,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--scratch", type=Path, help="scratch folder to use and keep (default: a temporary one)"
     )
     py.add_argument(
-        "--timeout", type=float, default=60.0, help="wall-clock limit in seconds (default 60)"
+        "--timeout", type=float, default=120.0, help="wall-clock limit in seconds (default 120)"
     )
     py.add_argument(
         "--cpu", type=float, default=30.0, help="CPU-time limit in seconds (default 30)"
