@@ -49,6 +49,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         from gptoss_desktop.worker.__main__ import main as worker_main
 
         return worker_main(args_list[1:])
+    if args_list[:1] == ["--python-sandbox"] and len(args_list) == 2:
+        # Frozen builds: the app binary doubles as the python tool's sandbox process.
+        from gptoss_desktop.core.tools.sandbox.child import main as sandbox_main
+
+        sandbox_main(args_list[1])
+        return 0
     parser = build_parser()
     args = parser.parse_args(args_list)
     if args.self_test:
