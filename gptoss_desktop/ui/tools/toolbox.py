@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from gptoss_desktop.core.errors import SandboxUnavailable, ToolError
-from gptoss_desktop.core.harmony import DeveloperContent, SystemContent
 from gptoss_desktop.core.paths import AppPaths
 from gptoss_desktop.core.store.records import ChatSettings
 from gptoss_desktop.core.tools.approval import ApprovalMode, ApprovalPolicy, Asker
@@ -31,13 +31,15 @@ from gptoss_desktop.core.tools.functions import (
     FunctionTools,
     HumanAnswer,
 )
-from gptoss_desktop.core.tools.namespaces import builtin_tool_namespaces, functions_namespace
 from gptoss_desktop.core.tools.python_tool import PythonTool
+from gptoss_desktop.core.tools.results import ToolCall, ToolResult
 from gptoss_desktop.core.tools.scratch import scratch_dir
+from gptoss_desktop.core.tools.toolbox import ToolBox
 
 PYTHON, BROWSER = "python", "browser"
 BINDINGS = (HUMAN, *BUILTINS)  # "human", "current_time", "calculator", "read_file"
 PREFERENCES_FILE = "tools.json"
+REINDEX_AFTER_S = 2.0  # a turn looks at the documents folder again, not every call
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,8 @@ class ChatToolConfig:
 
     def problems(self) -> list[str]:
         found = [p for spec in self.functions for p in spec.problems()]
+        found += [f"{s.name!r} is the name of a built-in tool" for s in self.functions
+                  if s.name in (PYTHON, BROWSER)]  # fmt: skip
         names = [s.name for s in self.functions]
         found += [
             f"{n!r} is defined twice" for n in sorted({n for n in names if names.count(n) > 1})
@@ -126,26 +130,6 @@ class ToolPreferences:
         tmp.replace(config_dir / PREFERENCES_FILE)
 
 
-def with_tools(
-    config: ChatToolConfig,
-    system: SystemContent,
-    developer: DeveloperContent | None,
-    *,
-    python_available: bool = True,
-) -> tuple[SystemContent, DeveloperContent | None]:
-    """The system and developer messages with the chat's tools, the way gpt-oss expects them:
-    ``browser`` and ``python`` in the system message, functions in the developer message."""
-    builtins = builtin_tool_namespaces(
-        browser=config.browser, python=config.python and python_available
-    )
-    if builtins:
-        system = system.with_tools(*builtins.values())
-    if config.functions:
-        tools = {"functions": functions_namespace(config.functions)}
-        developer = replace(developer or DeveloperContent(), tools=tools)
-    return system, developer
-
-
 class ChatTools:
     """The running tools of one chat. Used from one turn thread at a time."""
 
@@ -168,16 +152,9 @@ class ChatTools:
         self._python: PythonTool | None = None
         self._browser: BrowserSession | None = None
         self._docs: Path | None = None
-        self._stale = True  # the document index is brought up to date once per turn
+        self._indexed_at = -1e9  # when the document index was last brought up to date
         self.python_unavailable: str | None = None
         self.policy = ApprovalPolicy(ApprovalMode.ASK, ask=ask)
-
-    def begin_turn(self, prefs: ToolPreferences) -> ApprovalPolicy:
-        """A new user turn: the call count starts again, documents are looked at again."""
-        self._stale = True
-        policy = self.update_policy(prefs)
-        policy.begin_turn()
-        return policy
 
     # --- approval ----------------------------------------------------------------------------
     def update_policy(self, prefs: ToolPreferences) -> ApprovalPolicy:
@@ -213,6 +190,12 @@ class ChatTools:
         info = tool.sandbox.info
         return ", ".join(info.layers) if info else "running"
 
+    def cancel_python(self) -> None:
+        """Stop a python call in progress (the turn was stopped); any thread."""
+        tool = self._python
+        if tool is not None:
+            tool.sandbox.cancel()
+
     def reset_python(self) -> None:
         with self._lock:
             tool = self._python
@@ -228,10 +211,10 @@ class ChatTools:
                 if self._browser is not None:
                     self._browser.index.close()
                 index = DocumentIndex(root, default_index_path(self.paths, root))
-                self._browser, self._docs, self._stale = BrowserSession(index), root, True
-            if self._stale:
+                self._browser, self._docs, self._indexed_at = BrowserSession(index), root, -1e9
+            if time.monotonic() - self._indexed_at > REINDEX_AFTER_S:
                 self._browser.index.refresh()
-                self._stale = False
+                self._indexed_at = time.monotonic()
             return self._browser
 
     @property
@@ -246,6 +229,36 @@ class ChatTools:
             human=self._human,
             context=FunctionContext(scratch=self.scratch),
         )
+
+    def toolbox(
+        self,
+        config: ChatToolConfig,
+        prefs: ToolPreferences,
+        on_result: Callable[[ToolCall, ToolResult], None] | None = None,
+    ) -> tuple[ToolBox, list[str]]:
+        """The chat's tools for one turn, and why a chosen tool is off (said to the user).
+
+        Python stays off where the sandbox cannot be set up; the browser where the documents
+        folder is missing. Neither is then offered to the model."""
+        problems: list[str] = []
+        python = None
+        if self._python is not None and self._python.unavailable:
+            self.python_unavailable = self._python.unavailable
+        if config.python:
+            if self.python_unavailable is None:
+                python = self.python()
+            else:
+                problems.append(f"The python tool is off: {self.python_unavailable}")
+        browser = None
+        if config.browser:
+            try:
+                browser = self.browser(prefs.docs_folder)
+            except ToolError as exc:
+                problems.append(f"The browser tool is off: {exc.message}")
+        functions = self.functions(config) if config.functions else None
+        box = ToolBox(python=python, browser=browser, functions=functions,
+                      policy=self.update_policy(prefs), on_result=on_result)  # fmt: skip
+        return box, problems
 
     def close(self) -> None:
         with self._lock:

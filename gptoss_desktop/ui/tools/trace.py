@@ -75,6 +75,7 @@ class TraceEntry:
     waited_s: float | None = None  # tool calls: time spent waiting for the user
     status: str = ""  # "streaming", "awaiting approval", "running", "done", "denied", ...
     untrusted: bool = False
+    source: str = ""  # tool results: who produced the text ("python", "typed by you"...)
     is_error: bool = False
     malformed: tuple[str, ...] = ()
     raw: str = ""
@@ -134,6 +135,17 @@ def pretty_arguments(text: str) -> str:
     except (json.JSONDecodeError, ValueError):
         return text
     return json.dumps(value, indent=2, ensure_ascii=False)
+
+
+def _source(result: ToolResult | None) -> str:
+    if result is None:
+        return "the app (the tool did not run)"
+    binding = result.data.get("binding")
+    if binding == "human":
+        return "typed by you"
+    if binding:
+        return f"built-in {binding}"
+    return result.tool_name.split(".", 1)[0]
 
 
 class TraceRecorder:
@@ -243,7 +255,6 @@ class TraceRecorder:
                 call.status = "error" if outcome.is_error else "ran"
             call.version += 1
         result = self._pending_result
-        untrusted = result.untrusted if result is not None else False
         self._add(
             TraceEntry(
                 TOOL_RESULT,
@@ -254,7 +265,8 @@ class TraceRecorder:
                 started_s=now - (result.elapsed_s if result else 0.0),
                 ended_s=now,
                 status="denied" if denied else "done",
-                untrusted=untrusted,
+                untrusted=True,  # tool output is data from outside the conversation
+                source=_source(result),
                 is_error=outcome.is_error or (result is not None and result.is_error),
             )
         )
@@ -289,6 +301,13 @@ class TraceRecorder:
     def tool_result(self, result: ToolResult) -> None:
         with self._lock:
             self._pending_result = result
+        self._changed()
+
+    def notice(self, text: str) -> None:
+        """A note from the app in the trace (a tool that is off, a limit)."""
+        with self._lock:
+            now = self._clock() - self._t0
+            self._add(TraceEntry(NOTICE, "app", text, started_s=now, ended_s=now))
         self._changed()
 
     def add_generation(self, record: GenerationRecord) -> None:

@@ -95,6 +95,8 @@ def entry_facts(entry: TraceEntry) -> list[str]:
     if entry.kind == TOOL_RESULT:
         if entry.untrusted:
             facts.append("UNTRUSTED tool output")
+        if entry.source:
+            facts.append(f"from {entry.source}")
         if entry.status == "denied":
             facts.append("not run: denied")
         elif entry.is_error:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from gptoss_desktop.core.errors import ToolError
@@ -23,6 +23,7 @@ from gptoss_desktop.core.harmony import (
     CancelToken,
     ChatSession,
     Denied,
+    DeveloperContent,
     Edited,
     EngineVocabulary,
     GenerationFinished,
@@ -34,9 +35,9 @@ from gptoss_desktop.core.harmony.session import HarmonyEngine, SessionEvent
 from gptoss_desktop.core.paths import AppPaths
 from gptoss_desktop.core.tools.approval import Approval, ApprovalRequest, Decision
 from gptoss_desktop.core.tools.browser import link_citations
-from gptoss_desktop.core.tools.results import ToolCall, ToolResult, error_result
+from gptoss_desktop.core.tools.results import ToolCall, ToolResult
 from gptoss_desktop.ui.tools.raw import RawDecoder, RecordingEngine
-from gptoss_desktop.ui.tools.toolbox import ChatToolConfig, ChatTools, ToolPreferences, with_tools
+from gptoss_desktop.ui.tools.toolbox import ChatToolConfig, ChatTools, ToolPreferences
 from gptoss_desktop.ui.tools.trace import GenerationRecord, TraceRecorder
 
 MAX_CHATS = 8
@@ -69,6 +70,7 @@ class _Setup:
     config: ChatToolConfig
     prefs: ToolPreferences
     decoder: RawDecoder
+    problems: list[str]
 
 
 class ToolWiring:
@@ -136,16 +138,21 @@ class ToolWiring:
         vocab = options.get("vocab") or EngineVocabulary(engine)
         decoder = RawDecoder(vocab, engine)
         recording = RecordingEngine(engine, on_batch=decoder.remember)
-        system, developer = with_tools(
-            config, options["system"], options.get("developer"),
-            python_available=tools.python_unavailable is None,
-        )  # fmt: skip
-        options = {**options, "system": system, "developer": developer, "vocab": vocab}
+        options = {**options, "vocab": vocab}
+        problems: list[str] = []
         if config.any:
-            options["tools"] = self._handlers(config, tools, prefs)
+            box, problems = tools.toolbox(config, prefs, self._on_result)
+            builtins = box.system_namespaces()
+            if builtins:
+                options["system"] = options["system"].with_tools(*builtins.values())
+            functions = box.developer_namespace()
+            if functions is not None:
+                developer = options.get("developer") or DeveloperContent()
+                options["developer"] = replace(developer, tools={functions.name: functions})
+            options["tools"] = box.harmony_handlers()
             options["approve"] = self._approve_hook(tools)
             options["max_tool_calls"] = prefs.max_calls_per_turn
-        recording.setup = _Setup(tools, config, prefs, decoder)
+        recording.setup = _Setup(tools, config, prefs, decoder, problems)
         return recording, options
 
     def send(
@@ -161,8 +168,10 @@ class ToolWiring:
         if not isinstance(recording, RecordingEngine) or setup is None:
             raise ToolError("this chat session was not set up for tools; start the turn again")
         self.current_key = setup.tools.chat_key
-        setup.tools.begin_turn(setup.prefs)
+        setup.tools.policy.begin_turn()
         self.recorder.begin_turn(text, setup.prefs.max_calls_per_turn if setup.config.any else 0)
+        for problem in setup.problems:
+            self.recorder.notice(problem)
         completion: list[int] = []
 
         def observed(event: SessionEvent) -> None:
@@ -183,7 +192,11 @@ class ToolWiring:
                 completion.clear()
             on_event(event)
 
-        unsubscribe = cancel.on_cancel(self.prompts.cancel)
+        def stop() -> None:
+            self.prompts.cancel()
+            setup.tools.cancel_python()
+
+        unsubscribe = cancel.on_cancel(stop)
         try:
             result = session.send(text, on_event=observed, cancel=cancel)
         except BaseException as exc:
@@ -197,36 +210,8 @@ class ToolWiring:
         return result
 
     # --- tools and approval ------------------------------------------------------------------
-    def _record(self, run: Callable[[str, Any], ToolResult]) -> harmony.ToolHandler:
-        def handler(name: str, arguments: Any) -> str:
-            result = run(name, arguments)
-            self.recorder.tool_result(result)
-            return result.text
-
-        return handler
-
-    def _handlers(
-        self, config: ChatToolConfig, tools: ChatTools, prefs: ToolPreferences
-    ) -> dict[str, harmony.ToolHandler]:
-        handlers: dict[str, harmony.ToolHandler] = {}
-        if config.functions:
-            functions = tools.functions(config)
-            for spec in config.functions:
-                handlers[spec.name] = self._record(functions.handle)
-        if config.python and tools.python_unavailable is None:
-            handlers["python"] = self._record(lambda n, a: tools.python().handle(n, a))
-        if config.browser:
-
-            def browse(name: str, arguments: Any) -> ToolResult:
-                try:
-                    browser = tools.browser(prefs.docs_folder)
-                except ToolError as exc:
-                    return error_result(name, f"The browser is not available: {exc.message}")
-                return browser.handle(name, arguments)
-
-            for function in ("search", "open", "find"):
-                handlers[f"browser.{function}"] = self._record(browse)
-        return handlers
+    def _on_result(self, _call: ToolCall, result: ToolResult) -> None:
+        self.recorder.tool_result(result)
 
     def _ask(self, request: ApprovalRequest) -> Approval:
         self.recorder.awaiting_approval(request.call.recipient)
