@@ -2,8 +2,8 @@
 
 Live figures come from the token batches (``TokenBatch.t`` is measured in the worker, so
 pipe delays do not count); the final ones replace them with the worker's own
-:class:`GenerationMetrics`. Peak memory is the worker process's peak resident set: read from
-``/proc`` while streaming where the OS offers it, and reported by the worker at the end.
+:class:`GenerationMetrics`. Peak memory is the worker process's peak resident set (VmHWM)
+read from ``/proc`` where the OS offers it (Linux), else the worker's own report.
 """
 
 from __future__ import annotations
@@ -69,7 +69,16 @@ class LiveMeter:
         self.metrics = replace(m, tokens=tokens, tokens_per_s=rate, total_s=t, peak_rss_bytes=peak)
         return self.metrics
 
-    def on_finished(self, result: GenerationMetrics) -> ColumnMetrics:
+    def on_finished(self, result: GenerationMetrics, peak_rss: int | None = None) -> ColumnMetrics:
+        """Final figures; ``peak_rss`` (read from the OS, when it can) wins over the worker's.
+
+        On Linux the worker's own ``ru_maxrss`` also counts the app's memory at the moment
+        the worker was spawned (the high-water mark survives exec), so ``/proc``'s VmHWM of
+        the worker is the true figure there.
+        """
+        peak = (
+            peak_rss if peak_rss else max(result.peak_rss_bytes, self.metrics.peak_rss_bytes or 0)
+        )
         self.metrics = replace(
             self.metrics,
             ttft_s=result.ttft_s if result.completion_tokens else None,
@@ -79,7 +88,7 @@ class LiveMeter:
             tokens_per_s=result.tokens_per_s or None,
             total_s=result.total_s,
             load_s=self.metrics.load_s if self.metrics.load_s is not None else result.load_s,
-            peak_rss_bytes=max(result.peak_rss_bytes, self.metrics.peak_rss_bytes or 0) or None,
+            peak_rss_bytes=peak or None,
             final=True,
         )
         return self.metrics

@@ -294,7 +294,8 @@ class CompareRun:
                 (answer if channel == "final" else reasoning).append(event.text)
                 self._emit(ColumnText(pos, channel, event.text))
             elif isinstance(event, GenerationFinished):
-                self._emit(ColumnMetricsChanged(pos, meter.on_finished(event.metrics)))
+                peak = process_peak_rss(client.pid)
+                self._emit(ColumnMetricsChanged(pos, meter.on_finished(event.metrics, peak)))
 
         error: GptossError | None = None
         if cancel.cancelled:

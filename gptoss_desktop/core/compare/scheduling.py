@@ -54,7 +54,10 @@ def default_memory_estimate(path: Path, n_ctx: int) -> int:
     try:
         shape = ModelShape.from_gguf(read_gguf_info(path))
     except (GptossError, OSError):
-        size = path.stat().st_size
+        try:
+            size = path.stat().st_size
+        except OSError:
+            return 0  # a missing file: its column reports the error when it loads
         return int(size * FILE_OVERHEAD) + DEFAULT_KV_BYTES_PER_TOKEN * n_ctx
     return required_bytes(shape, n_ctx)
 

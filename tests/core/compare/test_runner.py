@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from gptoss_desktop.core.compare.engines import EnginePool
+from gptoss_desktop.core.compare.metrics import process_peak_rss
 from gptoss_desktop.core.compare.runner import (
     ColumnEnded,
     ColumnMetricsChanged,
@@ -71,6 +72,10 @@ def test_two_models_stream_concurrently(pool: EnginePool) -> None:
         assert r.metrics.final and r.metrics.tokens > 0 and r.metrics.ttft_s is not None
         assert r.metrics.peak_rss_bytes and r.metrics.peak_rss_bytes > 10_000_000
         assert r.settings["sampling"]["seed"] == run.seed  # the same seed for every column
+        worker = pool.get(r.position)
+        peak = process_peak_rss(worker.pid) if worker else None
+        if peak is not None:  # Linux: the worker's own high-water mark, not the app's
+            assert abs((r.metrics.peak_rss_bytes or 0) - peak) < 8_000_000
     # Text arrived for both columns, with live metrics, and the run ended once.
     assert {u.position for u in rec.of(ColumnText)} >= {0}
     assert {u.position for u in rec.of(ColumnMetricsChanged)} == {0, 1}

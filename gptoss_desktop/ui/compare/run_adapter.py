@@ -1,0 +1,116 @@
+"""A CompareRun seen from the GUI thread: its updates as Qt signals, batched.
+
+Column threads call the listener; it only appends to a queue (no Qt object is touched
+there) and, when the queue was empty, emits one queued signal. On the GUI thread that
+starts a short timer (``FLUSH_MS``, about 30 Hz); the flush drains the queue in order,
+joining consecutive text of the same column and channel and keeping only the latest
+metrics, so a model writing thousands of tokens a second costs a few repaints a second.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
+
+from gptoss_desktop.core.compare.runner import (
+    ColumnEnded,
+    ColumnMetricsChanged,
+    ColumnStateChanged,
+    ColumnText,
+    RunEnded,
+    RunUpdate,
+)
+
+FLUSH_MS = 33
+
+
+class CompareRunAdapter(QObject):
+    """Turns run updates (from any thread) into signals on the GUI thread."""
+
+    #: (position, state, message)
+    sig_state = Signal(int, str, str)
+    #: (position, channel, text): channel "analysis" (reasoning) or "final"
+    sig_text = Signal(int, str, str)
+    #: (position, ColumnMetrics)
+    sig_metrics = Signal(int, object)
+    #: ColumnResult of a column that ended
+    sig_column_ended = Signal(object)
+    #: tuple of every ColumnResult, once
+    sig_run_ended = Signal(object)
+    _sig_wake = Signal()
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._lock = threading.Lock()
+        self._queue: deque[RunUpdate] = deque()
+        self._armed = False
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(FLUSH_MS)
+        self._timer.timeout.connect(self.flush)
+        self._sig_wake.connect(self._on_wake)
+        self.flushes = 0
+
+    def __call__(self, update: RunUpdate) -> None:
+        """The run's listener; safe from any thread."""
+        with self._lock:
+            self._queue.append(update)
+            wake = not self._armed
+            self._armed = True
+        if wake:
+            self._sig_wake.emit()
+
+    @Slot()
+    def _on_wake(self) -> None:
+        if not self._timer.isActive():
+            self._timer.start()
+
+    @Slot()
+    def flush(self) -> None:
+        """Deliver everything queued, in order (also called directly by tests and on close)."""
+        with self._lock:
+            updates = list(self._queue)
+            self._queue.clear()
+            self._armed = False
+        if not updates:
+            return
+        self.flushes += 1
+        text: list[str] = []
+        text_key: tuple[int, str] | None = None
+        latest_metrics: dict[int, object] = {}
+
+        def emit_text() -> None:
+            nonlocal text_key
+            if text_key is not None and text:
+                self.sig_text.emit(text_key[0], text_key[1], "".join(text))
+            text.clear()
+            text_key = None
+
+        for update in updates:
+            if isinstance(update, ColumnText):
+                key = (update.position, update.channel)
+                if key != text_key:
+                    emit_text()
+                    text_key = key
+                text.append(update.text)
+                continue
+            if isinstance(update, ColumnMetricsChanged):
+                latest_metrics[update.position] = update.metrics
+                continue
+            emit_text()
+            self._emit_metrics(latest_metrics)
+            if isinstance(update, ColumnStateChanged):
+                self.sig_state.emit(update.position, update.state, update.message)
+            elif isinstance(update, ColumnEnded):
+                self.sig_column_ended.emit(update.result)
+            elif isinstance(update, RunEnded):
+                self.sig_run_ended.emit(update.results)
+        emit_text()
+        self._emit_metrics(latest_metrics)
+
+    def _emit_metrics(self, latest: dict[int, object]) -> None:
+        for position, metrics in latest.items():
+            self.sig_metrics.emit(position, metrics)
+        latest.clear()
