@@ -51,8 +51,6 @@ class ApprovalCard(QFrame):
         self.info.setWordWrap(True)
         self.editor = QPlainTextEdit()
         self.editor.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
-        self.editor.setMinimumHeight(70)
-        self.editor.setMaximumHeight(220)
         self.editor.textChanged.connect(self._check)
         self.problem = QLabel()
         self.problem.setStyleSheet("color: #cf222e;")
@@ -108,6 +106,9 @@ class ApprovalCard(QFrame):
             )
             self._shown_text = ""
         self.editor.setPlainText(self._shown_text)
+        lines = max(self._shown_text.count("\n") + 1, 3 if approval else 4)
+        height = self.editor.fontMetrics().lineSpacing() * min(lines, 14) + 16
+        self.editor.setFixedHeight(height)
         self.editor.setPlaceholderText("" if approval else "Type the result the model should get")
         self.reason.clear()
         for b in (self.allow_once, self.always, self.deny, self.reason):

@@ -81,7 +81,7 @@ class FunctionEditor(QWidget):
         self.template.addItem("Blank function", BLANK.name)
         for name in TEMPLATES:
             self.template.addItem(f"Template: {name}", name)
-        self.add_button = QPushButton("Add")
+        self.add_button = QPushButton("Add function")
         self.add_button.clicked.connect(self.add_from_template)
         self.remove_button = QPushButton("Remove")
         self.remove_button.clicked.connect(self.remove_current)

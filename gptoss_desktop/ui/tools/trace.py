@@ -117,9 +117,11 @@ class TurnTrace:
     def status_line(self) -> str:
         if self.error:
             return f"Failed: {self.error}"
-        waiting = [e for e in self.entries if e.status == "awaiting approval"]
-        if waiting:
-            return f"Waiting for your approval of {waiting[-1].recipient}"
+        for entry in reversed(self.entries):
+            if entry.status == "awaiting approval":
+                return f"Waiting for your approval of {entry.recipient}"
+            if entry.status == "awaiting your result":
+                return f"Waiting for you to give the result of {entry.recipient}"
         if self.stop_reason is None:
             return "Running…" if self.entries else "No turn yet"
         took = max((e.ended_s or e.started_s for e in self.entries), default=0.0)
@@ -244,17 +246,21 @@ class TraceRecorder:
         outcome = event.outcome
         call = self._call or self._last_call(outcome.call.recipient)
         denied = isinstance(outcome.approval, Denied)
+        result = self._pending_result
+        failed = outcome.is_error or (result is not None and result.is_error)
         if call is not None:
             if isinstance(outcome.approval, Edited):
-                call.ran_with = pretty_arguments(json.dumps(outcome.approval.arguments))
+                edit = outcome.approval.arguments
+                call.ran_with = (
+                    edit if isinstance(edit, str) else pretty_arguments(json.dumps(edit))
+                )
             if denied:
                 call.status = "denied"
             elif outcome.arguments is None:
                 call.status = "not run"
             else:
-                call.status = "error" if outcome.is_error else "ran"
+                call.status = "error" if failed else "ran"
             call.version += 1
-        result = self._pending_result
         self._add(
             TraceEntry(
                 TOOL_RESULT,
@@ -267,7 +273,7 @@ class TraceRecorder:
                 status="denied" if denied else "done",
                 untrusted=True,  # tool output is data from outside the conversation
                 source=_source(result),
-                is_error=outcome.is_error or (result is not None and result.is_error),
+                is_error=failed,
             )
         )
         self._pending_result = None
@@ -281,6 +287,16 @@ class TraceRecorder:
                 return
             entry.status = "awaiting approval"
             entry.waited_s = self._clock() - self._t0  # start of the wait, for now
+            entry.version += 1
+        self._changed()
+
+    def awaiting_result(self, recipient: str) -> None:
+        """The user is asked to type the result of a function call."""
+        with self._lock:
+            entry = self._call or self._last_call(recipient)
+            if entry is None:
+                return
+            entry.status = "awaiting your result"
             entry.version += 1
         self._changed()
 
@@ -331,7 +347,13 @@ class TraceRecorder:
                 self._open.version += 1
                 self._open = None
             for entry in self._trace.entries:
-                if entry.status in ("awaiting approval", "checking", "running", "requested"):
+                if entry.status in (
+                    "awaiting approval",
+                    "awaiting your result",
+                    "checking",
+                    "running",
+                    "requested",
+                ):
                     entry.status = "not run"
                     entry.version += 1
             if notice:

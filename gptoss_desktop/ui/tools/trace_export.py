@@ -96,7 +96,7 @@ def entry_facts(entry: TraceEntry) -> list[str]:
         if entry.untrusted:
             facts.append("UNTRUSTED tool output")
         if entry.source:
-            facts.append(f"from {entry.source}")
+            facts.append(f"source: {entry.source}")
         if entry.status == "denied":
             facts.append("not run: denied")
         elif entry.is_error:

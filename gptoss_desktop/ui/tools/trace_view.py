@@ -25,7 +25,7 @@ from gptoss_desktop.ui.tools.trace import (
     TraceEntry,
     TurnTrace,
 )
-from gptoss_desktop.ui.tools.trace_export import entry_facts, entry_heading
+from gptoss_desktop.ui.tools.trace_export import entry_facts
 
 #: Colour of each channel's stripe and label; readable on light and dark backgrounds.
 CHANNEL_COLORS = {
@@ -36,7 +36,12 @@ CHANNEL_COLORS = {
 }
 TOOL_COLOR = "#bc4c00"
 NOTICE_COLOR = "#cf222e"
-STATUS_COLORS = {"awaiting approval": "#9a6700", "denied": "#cf222e", "error": "#cf222e"}
+STATUS_COLORS = {
+    "awaiting approval": "#9a6700",
+    "awaiting your result": "#9a6700",
+    "denied": "#cf222e",
+    "error": "#cf222e",
+}
 SPECIAL_STYLE = "background:#ddf4ff;color:#0550ae;font-weight:bold;border-radius:3px"
 
 
@@ -50,8 +55,17 @@ def entry_color(entry: TraceEntry) -> str:
     return CHANNEL_COLORS.get(entry.channel, CHANNEL_COLORS[None])
 
 
-def _mono() -> QFontDatabase.SystemFont:
-    return QFontDatabase.SystemFont.FixedFont
+def row_heading(entry: TraceEntry) -> str:
+    """Who wrote to whom, in what form, as HTML (the channel is the row's coloured label)."""
+    if entry.kind in (USER, NOTICE):
+        return ""
+    head = html.escape(entry.author)
+    if entry.recipient and entry.recipient != "all":
+        head += f" → {html.escape(entry.recipient)}"
+    if entry.content_type:
+        joined = "\u2060".join(entry.content_type)  # word joiners: never broken inside
+        head += f" · {html.escape(joined)}"
+    return head
 
 
 class TraceRow(QFrame):
@@ -100,11 +114,13 @@ class TraceRow(QFrame):
         fact_html = " · ".join(self._fact(f) for f in facts)
         self.head.setText(
             f'<span style="color:{color};font-weight:600">{html.escape(tag.upper())}</span>'
-            f"&nbsp;&nbsp;{html.escape(entry_heading(entry))}"
-            + (f'&nbsp;&nbsp;<span style="color:#6e7781">{fact_html}</span>' if facts else "")
+            f"&nbsp;&nbsp;{row_heading(entry)}"
+            + (f'<br><span style="color:#6e7781">{fact_html}</span>' if facts else "")
         )
         fixed = entry.kind in (TOOL_CALL, TOOL_RESULT)
-        font = QFontDatabase.systemFont(_mono()) if fixed else self.font()
+        font = (
+            QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont) if fixed else self.font()
+        )
         self.body.setFont(font)
         text = entry.arguments if entry.kind == TOOL_CALL and entry.arguments else entry.text
         if entry.kind == TOOL_CALL and entry.ran_with:

@@ -103,7 +103,7 @@ class ToolWiring:
             tools = self._chats.get(key)
             if tools is None:
                 tools = ChatTools(
-                    self.paths, key, ask=self._ask, human=self.prompts.answer,
+                    self.paths, key, ask=self._ask, human=self._answer,
                     sandbox_namespaces=self._namespaces,
                 )  # fmt: skip
                 self._chats[key] = tools
@@ -218,6 +218,10 @@ class ToolWiring:
         answer = self.prompts.ask(request)
         self._decision = DECISION_WORDS[answer.decision]
         return answer
+
+    def _answer(self, call: ToolCall) -> str:
+        self.recorder.awaiting_result(call.recipient)
+        return self.prompts.answer(call)
 
     def _approve_hook(self, tools: ChatTools) -> harmony.ApprovalHook:
         def approve(call: harmony.ToolCall) -> harmony.Approval:
