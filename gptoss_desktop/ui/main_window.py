@@ -38,6 +38,7 @@ from gptoss_desktop.ui.model_picker import ModelPicker
 from gptoss_desktop.ui.settings_panel import SettingsPanel
 from gptoss_desktop.ui.sidebar import Sidebar
 from gptoss_desktop.ui.theme import ThemeController
+from gptoss_desktop.ui.tools import attach_to
 from gptoss_desktop.ui.workers import BackgroundTasks
 
 
@@ -76,6 +77,7 @@ class MainWindow(QMainWindow):
         self.library = LibraryActions(self)
         self._connect()
         self._menus()
+        self.tools = attach_to(self)  # the Harmony tool panel, docked beside the chat
         self.library.refresh_models()
         self.library.refresh_chats()
         if store.recovered_messages:
