@@ -21,6 +21,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -82,7 +83,57 @@ def backend_modules(binaries: list[tuple[str, str]]) -> list[str]:
 # --- Qt trimming ------------------------------------------------------------------------------
 QT_EXCLUDED_MODULES = [
     f"PySide6.{m}"
-    for m in ["Qt3DAnimation", "Qt3DCore", "Qt3DExtras", "Qt3DInput", "Qt3DLogic", "Qt3DRender", "QtBluetooth", "QtCharts", "QtConcurrent", "QtDataVisualization", "QtDesigner", "QtGraphs", "QtHelp", "QtHttpServer", "QtLocation", "QtMultimedia", "QtMultimediaWidgets", "QtNetwork", "QtNfc", "QtOpenGL", "QtOpenGLWidgets", "QtPdf", "QtPdfWidgets", "QtPositioning", "QtPrintSupport", "QtQml", "QtQuick", "QtQuick3D", "QtQuickControls2", "QtQuickTest", "QtQuickWidgets", "QtRemoteObjects", "QtScxml", "QtSensors", "QtSerialBus", "QtSerialPort", "QtSpatialAudio", "QtSql", "QtStateMachine", "QtTest", "QtTextToSpeech", "QtUiTools", "QtWebChannel", "QtWebEngineCore", "QtWebEngineQuick", "QtWebEngineWidgets", "QtWebSockets", "QtWebView", "QtXml"]
+    for m in [
+        "Qt3DAnimation",
+        "Qt3DCore",
+        "Qt3DExtras",
+        "Qt3DInput",
+        "Qt3DLogic",
+        "Qt3DRender",
+        "QtBluetooth",
+        "QtCharts",
+        "QtConcurrent",
+        "QtDataVisualization",
+        "QtDesigner",
+        "QtGraphs",
+        "QtHelp",
+        "QtHttpServer",
+        "QtLocation",
+        "QtMultimedia",
+        "QtMultimediaWidgets",
+        "QtNetwork",
+        "QtNfc",
+        "QtOpenGL",
+        "QtOpenGLWidgets",
+        "QtPdf",
+        "QtPdfWidgets",
+        "QtPositioning",
+        "QtPrintSupport",
+        "QtQml",
+        "QtQuick",
+        "QtQuick3D",
+        "QtQuickControls2",
+        "QtQuickTest",
+        "QtQuickWidgets",
+        "QtRemoteObjects",
+        "QtScxml",
+        "QtSensors",
+        "QtSerialBus",
+        "QtSerialPort",
+        "QtSpatialAudio",
+        "QtSql",
+        "QtStateMachine",
+        "QtTest",
+        "QtTextToSpeech",
+        "QtUiTools",
+        "QtWebChannel",
+        "QtWebEngineCore",
+        "QtWebEngineQuick",
+        "QtWebEngineWidgets",
+        "QtWebSockets",
+        "QtWebView",
+        "QtXml",
+    ]
 ]
 PYTHON_EXCLUDED_MODULES = [
     "tkinter",
@@ -151,11 +202,15 @@ QT_DROPPED = [
 ]
 
 
+# Linux: taken from the target system, never bundled (see the spec).
+LINUX_SYSTEM_LIBRARIES = ("libstdc++.so.6", "libgcc_s.so.1", "libexpat.so.1")
+
 # After plugins are dropped, libraries only they needed (GTK, Kerberos, ...) are unreferenced.
-# These are looked at; everything else (extension modules, plugins, llama_cpp's ctypes-loaded
-# libraries, the Python library) is a root.
+# Candidates are dependency libraries; everything else (extension modules, plugins,
+# llama_cpp's ctypes-loaded libraries, the Python library) is a root.
 _DEPENDENCY_DIRS = ("PySide6/Qt/lib/", "numpy.libs/")
 _PYTHON_EXTENSION = re.compile(r"(\.cpython-[^/]*|\.abi3)\.so$")
+_ELF_KINDS = ("BINARY", "EXTENSION")  # PyInstaller TOC type codes of shared objects
 
 
 def is_dependency_library(dest_name: str) -> bool:
@@ -184,6 +239,21 @@ def unreferenced_libraries(needs: dict[str, list[str]]) -> set[str]:
         for soname in needs[dest]:
             stack.extend(by_soname.get(soname, []))
     return {dest for dest in needs if is_dependency_library(dest) and dest not in reached}
+
+
+def elf_needed(path: str) -> list[str]:
+    """DT_NEEDED entries of an ELF file (binutils' objdump)."""
+    out = subprocess.run(["objdump", "-p", path], capture_output=True, text=True, check=True)
+    return re.findall(r"^\s+NEEDED\s+(\S+)", out.stdout, re.M)
+
+
+def prune_unreferenced(
+    toc: list[tuple[str, str, str]],
+) -> tuple[list[tuple[str, str, str]], list[str]]:
+    """PyInstaller's binaries TOC without unreferenced libraries, and their names."""
+    needs = {dest: elf_needed(src) for dest, src, kind in toc if kind in _ELF_KINDS}
+    unused = unreferenced_libraries(needs)
+    return [entry for entry in toc if entry[0] not in unused], sorted(unused)
 
 
 def dropped(dest_name: str, patterns: list[str] | None = None) -> bool:

@@ -195,6 +195,29 @@ def test_libraries_only_dropped_plugins_needed_are_pruned() -> None:
     }
 
 
+def test_pruning_follows_extension_modules_on_real_files(tmp_path: Path) -> None:
+    if shutil.which("objdump") is None:
+        pytest.skip("objdump not installed (Debian: binutils)")
+    import numpy
+
+    # numpy's core extension needs its bundled OpenBLAS; a copy of a library nobody needs goes.
+    numpy_dir = Path(numpy.__file__).parent
+    core = next((numpy_dir / "_core").glob("_multiarray_umath.*.so"))
+    blas_name = next(n for n in layout.elf_needed(str(core)) if "openblas" in n)
+    blas = numpy_dir.parent / "numpy.libs" / blas_name
+    unused = tmp_path / "libunused.so.1"
+    shutil.copy(_real_shared_library(), unused)
+    toc = [
+        (f"numpy/_core/{core.name}", str(core), "EXTENSION"),
+        (f"numpy.libs/{blas_name}", str(blas), "BINARY"),
+        ("libunused.so.1", str(unused), "BINARY"),
+        ("resources/icons/gptoss-desktop.svg", str(make_icons.SVG), "DATA"),
+    ]
+    kept, removed = layout.prune_unreferenced(toc)
+    assert removed == ["libunused.so.1"]
+    assert [e[0] for e in kept] == [toc[0][0], toc[1][0], toc[3][0]]
+
+
 # --- resources and desktop metadata ---------------------------------------------------------------
 def test_desktop_file_and_metainfo_agree() -> None:
     entry = dict(line.split("=", 1) for line in DESKTOP.read_text().splitlines() if "=" in line)
@@ -340,8 +363,10 @@ def test_dedupe_glibc_and_size_checks_on_real_libraries(tmp_path: Path) -> None:
     for name in ("libggml-base.so", "libggml-base.so.0"):
         assert (folder / name).is_symlink()
         assert (folder / name).resolve() == (folder / "libggml-base.so.0.25.3").resolve()
-    line = bundle_tool.glibc_check(tmp_path / "bundle", "9.99")
-    assert line.startswith("glibc: bundle needs GLIBC_2.")
+    line = bundle_tool.glibc_check(tmp_path / "bundle", "9.99", max_glibcxx="9.9.99")
+    glibc_line, cxx_line = line.splitlines()
+    assert glibc_line.startswith("glibc: bundle needs GLIBC_2.")
+    assert cxx_line.startswith("libstdc++: bundle needs GLIBCXX_3.4.")
     with pytest.raises(bundle_tool.CheckFailed, match="TOO NEW"):
         bundle_tool.glibc_check(tmp_path / "bundle", "2.0")
     size = real.stat().st_size

@@ -23,9 +23,10 @@ from pathlib import Path
 
 from gptoss_desktop.core.errors import GptossError, ModelFileError
 from gptoss_desktop.core.paths import AppPaths
+from gptoss_desktop.resources import DEMO_MODEL_FILE, Resources
 
 STAGE_ENV = "GPTOSS_SELF_TEST_STAGE"  # set in the child that runs only the Qt stage
-DEMO_MODEL = "tiny-harmony.gguf"
+DEMO_MODEL = DEMO_MODEL_FILE
 GENERATE_TOKENS = 8
 KEYCHAIN_TIMEOUT_S = 10.0
 QT_TIMEOUT_S = 60.0
@@ -41,10 +42,8 @@ class CheckResult:
 
 # --- where things are ---------------------------------------------------------------------------
 def resources_dir() -> Path:
-    """The resources/ folder: inside the bundle when frozen, the source tree otherwise."""
-    if getattr(sys, "frozen", False):
-        return Path(getattr(sys, "_MEIPASS", Path(sys.executable).parent)) / "resources"
-    return Path(__file__).resolve().parents[2] / "resources"
+    """The resources/ folder (the bundle's when frozen; see gptoss_desktop.resources)."""
+    return Resources.locate().root
 
 
 def demo_model_dirs() -> list[Path]:

@@ -4,8 +4,8 @@
 #
 #   installers/linux/build.sh
 #
-# Environment: PYTHON (python for build/venv-dist, default python3), GLIBC_MAX (default 2.35,
-# Ubuntu 22.04), BUNDLE_MAX_MIB (230), DEB_MAX_MIB (75), APPIMAGE_MAX_MIB (100), GPTOSS_DEMO_MODEL (a .gguf to bundle
+# Environment: PYTHON (python for build/venv-dist, default python3), GLIBC_MAX and GLIBCXX_MAX
+# (default 2.35 and 3.4.30: Ubuntu 22.04, the oldest distribution supported), BUNDLE_MAX_MIB (230), DEB_MAX_MIB (75), APPIMAGE_MAX_MIB (100), GPTOSS_DEMO_MODEL (a .gguf to bundle
 # instead of the project's tiny-harmony.gguf), SKIP_APT=1 (never call apt-get).
 # Outputs in build/out/: the .deb, the .AppImage (if built), and build-report.txt.
 set -euo pipefail
@@ -18,6 +18,7 @@ VERSION="$(sed -n 's/^__version__ = "\(.*\)"/\1/p' gptoss_desktop/__init__.py)"
 ARCH_DEB="$(dpkg --print-architecture 2>/dev/null || echo amd64)"
 ARCH="$(uname -m)"
 GLIBC_MAX="${GLIBC_MAX:-2.35}"
+GLIBCXX_MAX="${GLIBCXX_MAX:-3.4.30}"
 BUNDLE_MAX_MIB="${BUNDLE_MAX_MIB:-230}"
 DEB_MAX_MIB="${DEB_MAX_MIB:-75}"
 APPIMAGE_MAX_MIB="${APPIMAGE_MAX_MIB:-100}"
@@ -79,7 +80,7 @@ report "ggml backend modules: $modules"
 # --- 3. checks: size budget and glibc ---------------------------------------------------------
 step "bundle checks"
 report "$("${TOOL[@]}" size "$BUNDLE" --max-mib "$BUNDLE_MAX_MIB")"
-report "$("${TOOL[@]}" glibc "$BUNDLE" --max "$GLIBC_MAX")"
+report "$("${TOOL[@]}" glibc "$BUNDLE" --max "$GLIBC_MAX" --max-glibcxx "$GLIBCXX_MAX")"
 
 # --- 4. smoke tests of the bundle: offscreen and X11 (Xvfb, real xcb plugin) ------------------
 smoke() {  # smoke NAME COMMAND...: run --self-test with a scratch GPTOSS_HOME, require OK

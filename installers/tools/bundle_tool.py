@@ -3,7 +3,8 @@
     python bundle_tool.py dedupe DIR           identical shared-library copies -> relative symlinks
     python bundle_tool.py strip-debug DIR      drop debug sections (never numpy's OpenBLAS)
     python bundle_tool.py size PATH --max-mib N
-    python bundle_tool.py glibc DIR --max 2.35 highest GLIBC_x.y any ELF file requires
+    python bundle_tool.py glibc DIR --max 2.35 [--max-glibcxx 3.4.30]
+                                               highest GLIBC_x.y (GLIBCXX_x.y.z) any ELF needs
     python bundle_tool.py deb-depends DIR      Debian packages of the system libraries it needs
 
 Each command prints one line saying what it found or did; a failed check exits 1 with the
@@ -127,28 +128,50 @@ def _version(text: str) -> tuple[int, ...]:
     return tuple(int(x) for x in text.split("."))
 
 
-def glibc_requirements(root: Path) -> dict[Path, tuple[int, ...]]:
+def symbol_version_requirements(root: Path, family: str) -> dict[Path, tuple[int, ...]]:
+    """Highest ``FAMILY_x.y`` symbol version (GLIBC, GLIBCXX) each ELF file under root needs."""
+    pattern = re.compile(rf"\b{family}_(\d+\.\d+(?:\.\d+)?)\b")
     out = {}
     for path in elf_files(root):
-        versions = re.findall(r"\bGLIBC_(\d+\.\d+(?:\.\d+)?)\b", objdump("-p", str(path)))
+        versions = pattern.findall(objdump("-p", str(path)))
         if versions:
             out[path] = max(_version(v) for v in versions)
     return out
 
 
-def glibc_check(root: Path, max_version: str) -> str:
-    reqs = glibc_requirements(root)
+def glibc_requirements(root: Path) -> dict[Path, tuple[int, ...]]:
+    return symbol_version_requirements(root, "GLIBC")
+
+
+def _requirement_line(root: Path, family: str, limit: str, required: bool) -> str:
+    reqs = symbol_version_requirements(root, family)
     if not reqs:
-        raise CheckFailed(f"glibc: no ELF file with GLIBC version references under {root}")
+        if required:
+            raise CheckFailed(
+                f"{family}: no ELF file with {family} version references under {root}"
+            )
+        return f"{family}: nothing needs it"
     worst = max(reqs.values())
     culprits = sorted(p.relative_to(root).as_posix() for p, v in reqs.items() if v == worst)
     shown = ", ".join(culprits[:3]) + (
         f" and {len(culprits) - 3} more" if len(culprits) > 3 else ""
     )
     found = ".".join(map(str, worst))
-    line = f"glibc: bundle needs GLIBC_{found} (limit {max_version}; highest in {shown})"
-    if worst > _version(max_version):
+    line = f"{family}: bundle needs {family}_{found} (limit {limit}; highest in {shown})"
+    if worst > _version(limit):
         raise CheckFailed(line + " TOO NEW for the oldest supported distribution")
+    return line
+
+
+def glibc_check(root: Path, max_version: str, max_glibcxx: str | None = None) -> str:
+    """glibc (and, with ``max_glibcxx``, the system C++ runtime) the bundle needs."""
+    line = _requirement_line(root, "GLIBC", max_version, required=True).replace(
+        "GLIBC:", "glibc:", 1
+    )
+    if max_glibcxx:
+        line += "\n" + _requirement_line(root, "GLIBCXX", max_glibcxx, required=False).replace(
+            "GLIBCXX:", "libstdc++:", 1
+        )
     return line
 
 
@@ -220,6 +243,7 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("glibc")
     p.add_argument("root", type=Path)
     p.add_argument("--max", required=True, help="highest GLIBC version allowed, e.g. 2.35")
+    p.add_argument("--max-glibcxx", help="highest GLIBCXX version allowed, e.g. 3.4.30")
     p = sub.add_parser("deb-depends")
     p.add_argument("root", type=Path)
     p.add_argument("--ignore", action="append", default=[], help="soname loaded only if present")
@@ -232,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "size":
             print(size_check(args.path, args.max_mib))
         elif args.command == "glibc":
-            print(glibc_check(args.root, args.max))
+            print(glibc_check(args.root, args.max, args.max_glibcxx))
         elif args.command == "deb-depends":
             print(deb_depends(args.root, args.ignore))
     except CheckFailed as exc:
