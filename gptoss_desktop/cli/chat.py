@@ -8,6 +8,11 @@ channel), tool calls and metrics go to stderr. ``--json`` prints one JSON object
 ``--function`` declares a function tool (a JSON object with name, description, parameters, or
 ``@file.json`` holding one or a list) and ``--tool-result NAME=TEXT`` gives the text a call
 to it returns, so a tool conversation can be scripted without writing code.
+
+``--tools python,browser,FUNCTIONS.json`` gives the model the app's real tools (the python
+sandbox, the offline browser over ``--docs DIR``, function tools from the file; a function
+without a built-in ``binding`` is answered on the terminal), and ``--approve ask|all|none``
+says whether each call is shown for y / a / n first (ask, the default), run, or refused.
 """
 
 from __future__ import annotations
@@ -43,6 +48,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--function", action="append", default=[], help="JSON tool spec or @FILE")
     p.add_argument("--tool-result", action="append", default=[], help="NAME=TEXT a call returns")
     p.add_argument("--max-tool-calls", type=int, default=8)
+    p.add_argument("--tools", default=None, help="real tools: python,browser,FUNCTIONS.json")
+    p.add_argument("--docs", default=None, help="folder of documents for the browser tool")
+    p.add_argument(
+        "--approve", choices=("ask", "all", "none"), default="ask",
+        help="before a tool call runs: ask y/n on the terminal, run all, or run none",
+    )  # fmt: skip
     p.add_argument("--json", action="store_true", help="one JSON object at the end instead")
     p.set_defaults(func=run)
 
@@ -58,6 +69,14 @@ def run(args: argparse.Namespace) -> int:
     results = _tool_results(args.tool_result)
     date = None if args.no_date else (args.date or dt.date.today().isoformat())
     system = SystemContent(conversation_start_date=date).with_reasoning(args.reasoning)
+    extra = None
+    if args.tools:
+        from gptoss_desktop.cli.chat_tools import chat_tools
+
+        extra = chat_tools(args.tools, args.docs, args.approve, args.max_tool_calls)
+        system = system.with_tools(*extra.box.system_namespaces().values())
+        declared = extra.box.developer_namespace()
+        functions += list(declared.tools) if declared is not None else []
     developer = (
         DeveloperContent.create(args.system, functions) if (args.system or functions) else None
     )
@@ -65,23 +84,32 @@ def run(args: argparse.Namespace) -> int:
     options = LoadOptions(
         n_ctx=args.ctx, n_threads=args.threads, n_gpu_layers=args.gpu_layers, seed=args.seed
     )
-    with EngineClient.start(args.model, options) as engine:
-        session = ChatSession(
-            engine,
-            system=system,
-            developer=developer,
-            sampling=sampling,
-            tools={name: _canned(text) for name, text in results.items()},
-            max_tool_calls=args.max_tool_calls,
-            max_tokens=args.max_tokens,
-        )
-        printer = None if args.json else _StreamPrinter()
-        turns = []
-        for text in args.message:
-            turns.append(session.send(text, on_event=printer))
-            if printer:
-                printer.end_turn(turns[-1])
-        load_s = engine.info.load_s if engine.info else 0.0
+    handlers: dict[str, Any] = dict(extra.box.harmony_handlers()) if extra else {}
+    handlers.update({name: _canned(text) for name, text in results.items()})
+    try:
+        with EngineClient.start(args.model, options) as engine:
+            session = ChatSession(
+                engine,
+                system=system,
+                developer=developer,
+                sampling=sampling,
+                tools=handlers,
+                approve=extra.policy.hook() if extra else None,
+                max_tool_calls=args.max_tool_calls,
+                max_tokens=args.max_tokens,
+            )
+            printer = None if args.json else _StreamPrinter()
+            turns = []
+            for text in args.message:
+                if extra:
+                    extra.policy.begin_turn()
+                turns.append(session.send(text, on_event=printer))
+                if printer:
+                    printer.end_turn(turns[-1])
+            load_s = engine.info.load_s if engine.info else 0.0
+    finally:
+        if extra:
+            extra.box.close()
     if args.json:
         print_json(_report(turns, load_s))
     return 0
