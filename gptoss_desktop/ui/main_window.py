@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -78,8 +78,9 @@ class MainWindow(QMainWindow):
         self._connect()
         self._menus()
         self.tools = attach_to(self)  # the Harmony tool panel, docked beside the chat
-        self.library.refresh_models()
         self.library.refresh_chats()
+        # The model list scans folders and imports the library: after the first paint.
+        QTimer.singleShot(300, self.library.refresh_models)
         if store.recovered_messages:
             self.banner.show_message(
                 f"{store.recovered_messages} message(s) were being written when the app last "

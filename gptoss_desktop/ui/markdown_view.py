@@ -88,7 +88,7 @@ class AutoHeightText(QTextBrowser):
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.setWordWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
         self.viewport().setAutoFillBackground(False)
-        self.setStyleSheet("background: transparent; border: none;")
+        self.setObjectName("MessageText")  # transparent, borderless: see theme.style_sheet
         self.document().setDocumentMargin(2)
         self.document().contentsChanged.connect(self._fit)
         self._fit()

@@ -154,10 +154,23 @@ class UserMessageWidget(TurnWidget):
         self.view = MarkdownView(text, plain=True)
         self.view.setAccessibleName("Your message")
         inner.addWidget(self.view)
-        self.editor = QPlainTextEdit()
-        self.editor.setAccessibleName("Edit message")
-        self.editor.hide()
-        inner.addWidget(self.editor)
+        self._inner = inner
+        self.editor: QPlainTextEdit | None = None  # made on the first edit
+        self.save_button: QPushButton | None = None
+        self.cancel_edit_button: QPushButton | None = None
+        self.edit_row: QWidget | None = None
+        self.body.addWidget(self.bubble)
+        self.edit_button = tool_button("Edit", "Edit and resend")
+        self.edit_button.clicked.connect(self.begin_edit)
+        self.finish_actions(self.edit_button)
+
+    def plain_text(self) -> str:
+        return self.view.text
+
+    def _make_editor(self) -> QPlainTextEdit:
+        editor = QPlainTextEdit()
+        editor.setAccessibleName("Edit message")
+        self._inner.addWidget(editor)
         edit_row = QHBoxLayout()
         self.save_button = QPushButton("Save and send")
         self.save_button.setObjectName("Primary")
@@ -167,19 +180,16 @@ class UserMessageWidget(TurnWidget):
         edit_row.addWidget(self.save_button)
         self.edit_row = QWidget()
         self.edit_row.setLayout(edit_row)
-        self.edit_row.hide()
-        inner.addWidget(self.edit_row)
-        self.body.addWidget(self.bubble)
-        self.edit_button = tool_button("Edit", "Edit and resend")
-        self.edit_button.clicked.connect(self.begin_edit)
+        self._inner.addWidget(self.edit_row)
         self.save_button.clicked.connect(self._save)
         self.cancel_edit_button.clicked.connect(self.end_edit)
-        self.finish_actions(self.edit_button)
-
-    def plain_text(self) -> str:
-        return self.view.text
+        self.editor = editor
+        return editor
 
     def begin_edit(self) -> None:
+        if self.editor is None:
+            self._make_editor()
+        assert self.editor is not None and self.edit_row is not None
         self.editor.setPlainText(self.view.text)
         self.view.hide()
         self.editor.show()
@@ -187,11 +197,14 @@ class UserMessageWidget(TurnWidget):
         self.editor.setFocus()
 
     def end_edit(self) -> None:
-        self.editor.hide()
-        self.edit_row.hide()
+        if self.editor is not None and self.edit_row is not None:
+            self.editor.hide()
+            self.edit_row.hide()
         self.view.show()
 
     def _save(self) -> None:
+        if self.editor is None:
+            return
         text = self.editor.toPlainText().strip()
         if text:
             self.end_edit()

@@ -123,6 +123,7 @@ QPushButton#Primary {{ background: {c.accent}; color: {c.accent_text}; border-co
 QPushButton:disabled {{ color: {c.muted}; }}
 QToolButton {{ border: none; padding: 3px 6px; border-radius: 5px; color: {c.muted}; }}
 QToolButton:hover {{ background: {c.surface}; color: {c.text}; }}
+QTextBrowser#MessageText {{ background: transparent; border: none; }}
 #UserBubble {{ background: {c.bubble_user}; border-radius: 12px; }}
 #AssistantTurn {{ background: {c.bubble_assistant}; }}
 #Reasoning {{ background: {c.reasoning_bg}; border-left: 3px solid {c.border}; border-radius: 4px; }}

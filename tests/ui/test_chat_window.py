@@ -126,6 +126,7 @@ def test_edit_and_resend_then_switch_back(qtbot, tmp_path: Path) -> None:
     user = user_widgets(w)[0]
     qtbot.mouseClick(user.edit_button, Qt.MouseButton.LeftButton)
     assert user.editor.isVisible()
+    qtbot.waitUntil(lambda: not user.save_button.visibleRegion().isEmpty())  # laid out, clickable
     user.editor.setPlainText("The cat")
     with qtbot.waitSignal(w.chat.sig_turn_finished, timeout=30_000):
         qtbot.mouseClick(user.save_button, Qt.MouseButton.LeftButton)
