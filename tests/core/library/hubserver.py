@@ -24,6 +24,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 
@@ -34,6 +35,9 @@ class Repo:
     gated: bool = False
     token: str = "hf_test_token"  # accepted when gated
     lfs: bool = True  # False: serve as plain git files (no sha256, git blob id only)
+    on_disk: dict[str, Path] = field(
+        default_factory=dict
+    )  # served with sendfile when no fault applies
 
     def __post_init__(self) -> None:
         if not self.commit:
@@ -290,7 +294,26 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if method == "HEAD":
             return
+        if path in repo.on_disk and self._no_body_faults():
+            return self._sendfile(repo.on_disk[path], start, end + 1)
         self._send_body(data, start, end + 1)
+
+    def _no_body_faults(self) -> bool:
+        f = self.hub.faults
+        return (f.drop_after, f.stall_after, f.corrupt_at, f.pause_at, f.rate_limit_bps) == (
+            None,
+        ) * 5
+
+    def _sendfile(self, path: Path, start: int, stop: int) -> None:
+        """Zero-copy, as a real server would: the benchmark measures the client, not us."""
+        try:
+            with path.open("rb") as fh:
+                sent = self.connection.sendfile(fh, start, stop - start)
+        except OSError:
+            self.close_connection = True
+            return
+        with self.hub.lock:
+            self.hub.stats.body_bytes += sent
 
     def _send_body(self, data: bytes, start: int, stop: int) -> None:
         hub, f = self.hub, self.hub.faults
