@@ -19,6 +19,7 @@ from gptoss_desktop.core.errors import (
 )
 from gptoss_desktop.core.library import (
     DownloadJob,
+    DownloadQueue,
     DownloadSettings,
     Hub,
     InstalledModels,
@@ -223,18 +224,24 @@ def test_missing_file_says_what_is_missing(hub, library, quick, hub_server):
 def test_each_single_byte_corruption_is_caught_and_quarantined(
     hub, library, quick, hub_server, model_bytes
 ):
+    """Through the queue, which registers a model only when its download verified."""
+    queue = DownloadQueue(hub, library, settings=quick)
     rng = random.Random(4)
     offsets = rng.sample(range(len(model_bytes)), 20)
     for i, offset in enumerate(offsets):
         hub_server.faults.corrupt_at = offset
-        with pytest.raises(ChecksumMismatch, match="do not match the hub's checksum; moved to"):
-            _job(hub, library, quick).run()
+        snap = queue.wait(queue.add(REPO, FILE).id, 30)
+        assert (snap.state, snap.error_kind) == ("failed", "ChecksumMismatch")
+        assert "do not match the hub's checksum; moved to" in snap.error
         assert len(list(library.quarantine_dir.iterdir())) == i + 1
         assert not (library.download_dir(REPO) / FILE).exists()
-    assert library.list() == []
+        assert library.list() == []
     assert _no_temp_files(library)
     bad = sorted(library.quarantine_dir.iterdir())[0].read_bytes()
     assert len(bad) == len(model_bytes) and bad != model_bytes
+    hub_server.faults.corrupt_at = None  # the control: the same path installs good bytes
+    assert queue.wait(queue.add(REPO, FILE).id, 30).state == "done"
+    assert [m.name for m in library.list()] == ["tiny-gptoss"]
 
 
 def test_not_enough_free_space_is_refused_before_starting(hub, library, hub_server):
