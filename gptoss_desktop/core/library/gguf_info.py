@@ -168,35 +168,53 @@ class _Cursor:
     def scan_strings(
         self, count: int, max_len: int, watch: frozenset[bytes], found: set[bytes]
     ) -> None:
-        """Walk an array of ``count`` strings; note those in ``watch``. The hot path of big vocabularies."""
+        """Walk an array of ``count`` strings; note those in ``watch``. The hot path of big vocabularies.
+
+        Strings that lie wholly in the buffer are walked with local variables only; the rest
+        (buffer edges) go through the checked slow path.
+        """
         unpack = _U64.unpack_from
-        for i in range(count):
-            if not i & 0xFFFF:
-                self.check_time()
-            if len(self._buf) - self._at < 8:
-                if self.remaining() < 8:
-                    raise self.overrun(8)
-                self._fill(8)
-            (n,) = unpack(self._buf, self._at)
-            if n > max_len:
-                raise _Problem(f"a string of {n} bytes exceeds the {max_len} limit")
-            if 8 + n > self.remaining():
-                raise self.overrun(8 + n)
-            if len(self._buf) - self._at >= 8 + n:
-                if watch and n <= 16:
-                    piece = self._buf[self._at + 8 : self._at + 8 + n]
-                    if piece in watch:
-                        found.add(piece)
-                self._at += 8 + n
-                self.pos += 8 + n
-            else:
-                self.skip(8)
-                if watch and n <= 16:
-                    piece = self.take(n)
-                    if piece in watch:
-                        found.add(piece)
-                else:
-                    self.skip(n)
+        done = 0
+        while done < count:
+            self.check_time()
+            buf, at = self._buf, self._at
+            end = len(buf)
+            limit = min(end, self._end - self.pos + at)  # never walk past the header cap
+            start_at = at
+            stop = min(count, done + 0x10000)
+            while done < stop and at + 8 <= limit:
+                (n,) = unpack(buf, at)
+                if n > max_len:
+                    raise _Problem(f"a string of {n} bytes exceeds the {max_len} limit")
+                nxt = at + 8 + n
+                if nxt > limit:
+                    break
+                if watch and n <= 16 and buf[at + 8 : nxt] in watch:
+                    found.add(buf[at + 8 : nxt])
+                at = nxt
+                done += 1
+            self._at = at
+            self.pos += at - start_at
+            if done < stop:  # a string straddles the buffer's edge
+                self._slow_string(max_len, watch, found)
+                done += 1
+
+    def _slow_string(self, max_len: int, watch: frozenset[bytes], found: set[bytes]) -> None:
+        n = self.string_len_checked(max_len)
+        if watch and n <= 16:
+            piece = self.take(n)
+            if piece in watch:
+                found.add(piece)
+        else:
+            self.skip(n)
+
+    def string_len_checked(self, max_len: int) -> int:
+        n = self.u64()
+        if n > max_len:
+            raise _Problem(f"a string of {n} bytes exceeds the {max_len} limit")
+        if n > self.remaining():
+            raise self.overrun(n)
+        return n
 
     def skip(self, n: int) -> None:
         if n > self.remaining():

@@ -171,3 +171,11 @@ def test_limits_are_enforced(tmp_path):
     assert (
         info.chat_template and info.metadata["tokenizer.chat_template"] == "<string of 5000 bytes>"
     )
+
+
+def test_the_projects_own_gptoss_test_model():
+    from tests.helpers import project_model
+
+    info = read_gguf_info(project_model("tiny-gptoss-random.gguf"))
+    assert (info.architecture, info.quantization) == ("gpt-oss", "MXFP4_MOE")
+    assert info.harmony_tokens and info.n_params > 0 and info.kv_bytes_per_token
