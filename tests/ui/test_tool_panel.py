@@ -61,10 +61,18 @@ def window(qtbot: Any, tmp_path: Path) -> Any:
 def turn(qtbot: Any, w: Any, text: str) -> Iterator[list[Any]]:
     """Send ``text``; the body answers the panel; on exit the turn has finished."""
     box: list[Any] = []
-    with qtbot.waitSignal(w.chat.sig_turn_finished, timeout=TURN_MS) as blocker:
-        w.composer.edit.setPlainText(text)
-        qtbot.keyClick(w.composer.edit, Qt.Key.Key_Return)
-        yield box
+    try:
+        with qtbot.waitSignal(w.chat.sig_turn_finished, timeout=TURN_MS) as blocker:
+            w.composer.edit.setPlainText(text)
+            qtbot.keyClick(w.composer.edit, Qt.Key.Key_Return)
+            yield box
+    except BaseException:
+        # a failed check must not leave the turn running into the next test
+        if w.chat.busy:
+            w.chat.stop()
+            qtbot.waitUntil(lambda: not w.chat.busy, timeout=TURN_MS)
+        qtbot.waitUntil(lambda: w.tasks.pending == 0, timeout=TURN_MS)
+        raise
     box.append(blocker.args[0])
     w.tools.panel.refresh()
 
