@@ -292,7 +292,8 @@ class ChatController(QObject):
         elif error is not None:
             self.sig_error.emit(error)
         if outcome.result is not None:
-            self._emit_context(outcome.result.context_used)
+            used = outcome.result.context_used
+            QTimer.singleShot(0, self, lambda: self._emit_context(used))  # its own turn of the loop
         self.sig_busy.emit(False)
         if outcome.conversation_id is not None:
             store, cid = self.store, outcome.conversation_id
@@ -311,7 +312,7 @@ class ChatController(QObject):
         self.view.sync(snapshot)
         if new_chat:
             self.sig_conversation.emit(snapshot.conversation)
-        self.sig_chats_changed.emit()
+        QTimer.singleShot(0, self, self.sig_chats_changed.emit)
         self.sig_turn_finished.emit(outcome)
 
     def _emit_context(self, used: int) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer, Signal
@@ -328,6 +329,20 @@ class ChatView(QScrollArea):
         self.cull()
         if self._stick:
             self.verticalScrollBar().setValue(self.verticalScrollBar().maximum())
+
+    def warm_up(self) -> None:
+        """Build and drop one turn of each kind while idle, so the first real send does not
+        pay Qt's one-time costs (type and enum set-up) while the user waits."""
+        row = Message(-1, -1, None, "", "assistant", "", channel="analysis")
+        user = UserMessageWidget("warm-up")
+        answer = AssistantTurnWidget()
+        answer.add_part(row)
+        answer.add_part(replace(row, id=-2, channel="final"))
+        answer.append(-2, "**warm** `up`\n```python\nx = 1\n```\n")
+        answer.end_part(-2, "complete")
+        answer.finish("complete", {"ttft_s": 0.1})
+        for w in (user, answer):
+            w.deleteLater()
 
     def shown_rows(self) -> list[TurnWidget]:
         return [w for w in self._rows if not w.isHidden()]

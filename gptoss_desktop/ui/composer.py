@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QPlainTextEdit, QPushButton, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
 
 
 class ComposerEdit(QPlainTextEdit):
@@ -27,8 +27,14 @@ class Composer(QFrame):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("Composer")
-        row = QHBoxLayout(self)
-        row.setContentsMargins(12, 8, 12, 10)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(12, 8, 12, 6)
+        outer.setSpacing(4)
+        row = QHBoxLayout()
+        outer.addLayout(row)
+        #: A row under the text box for status (the window puts the context meter here).
+        self.footer = QHBoxLayout()
+        outer.addLayout(self.footer)
         self.edit = ComposerEdit()
         self.edit.setPlaceholderText("Message the model (Enter sends, Shift+Enter for a new line)")
         self.edit.setAccessibleName("Message")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QSizePolicy, QWidget
 
 WARN_FRACTION = 0.8
 
@@ -30,6 +30,9 @@ class ContextMeter(QWidget):
         row.addWidget(self.bar)
         self.label = QLabel()
         self.label.setObjectName("Muted")
+        # Changing text must not change the window's minimum size (a relayout of everything).
+        self.label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.label.setMinimumWidth(190)
         row.addWidget(self.label)
         self.used = 0
         self.n_ctx = 0
@@ -41,9 +44,10 @@ class ContextMeter(QWidget):
         lvl = level(used, n_ctx)
         self.bar.setRange(0, max(n_ctx, 1))
         self.bar.setValue(min(used, n_ctx))
-        self.bar.setProperty("level", lvl)
-        self.bar.style().unpolish(self.bar)
-        self.bar.style().polish(self.bar)
+        if self.bar.property("level") != lvl:  # re-polishing is slow: only on a change
+            self.bar.setProperty("level", lvl)
+            self.bar.style().unpolish(self.bar)
+            self.bar.style().polish(self.bar)
         if n_ctx <= 0:
             self.label.setText("Context: no model")
         else:

@@ -11,13 +11,16 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
-from gptoss_desktop.core.engine import EngineClient, LoadOptions, ModelInfo
 from gptoss_desktop.resources import DEMO_MODEL_LABEL
-from gptoss_desktop.ui.turns import TurnRunner, runner_for
 from gptoss_desktop.ui.workers import BackgroundTasks
+
+if TYPE_CHECKING:  # imported on the loading thread, keeping start-up light
+    from gptoss_desktop.core.engine import EngineClient, ModelInfo
+    from gptoss_desktop.ui.turns import TurnRunner
 
 
 @dataclass
@@ -80,6 +83,9 @@ class EngineManager(QObject):
         self.sig_state.emit(path, "loading", f"Loading {model_label(path, self.demo_path)}…")
         previous = self.current
         self.current = None
+        from gptoss_desktop.core.engine import EngineClient, LoadOptions
+        from gptoss_desktop.ui.turns import runner_for
+
         options = LoadOptions(n_ctx=n_ctx, n_threads=self.n_threads, n_gpu_layers=self.n_gpu_layers)
 
         def work() -> LoadedModel:

@@ -87,22 +87,26 @@ class Banner(QFrame):
         self.setObjectName("Banner")
         self.setAccessibleName("Notice")
         self._details = ""
-        row = QHBoxLayout(self)
-        row.setContentsMargins(10, 6, 6, 6)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(10, 6, 6, 6)
+        outer.setSpacing(4)
+        row = QHBoxLayout()
+        outer.addLayout(row)
         self.label = QLabel()
         self.label.setWordWrap(True)
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         row.addWidget(self.label, 1)
-        self._actions = QHBoxLayout()
-        row.addLayout(self._actions)
         self.details_button = QPushButton("Details")
         self.details_button.clicked.connect(self._show_details)
-        row.addWidget(self.details_button)
+        row.addWidget(self.details_button, 0, Qt.AlignmentFlag.AlignTop)
         close = QToolButton()
         close.setText("✕")
         close.setAccessibleName("Dismiss notice")
         close.clicked.connect(self.hide)
-        row.addWidget(close)
+        row.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
+        # Choices go on a row of their own, so a long set never widens the window.
+        self._actions = QHBoxLayout()
+        outer.addLayout(self._actions)
         self.hide()
 
     @property
@@ -133,6 +137,8 @@ class Banner(QFrame):
             button.setObjectName(f"banner-action-{key}")
             button.clicked.connect(lambda _=False, k=key: self.sig_action.emit(k))
             self._actions.addWidget(button)
+        if actions:
+            self._actions.addStretch(1)
         self.show()
 
     def show_error(self, exc: BaseException) -> None:

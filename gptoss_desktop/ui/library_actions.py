@@ -23,9 +23,9 @@ if TYPE_CHECKING:
     from gptoss_desktop.ui.main_window import MainWindow
 
 CONTEXT_ACTIONS = [
-    ("drop", "Leave out the oldest turns"),
-    ("continue", "Continue in a new chat"),
-    ("larger", "Load with a larger context"),
+    ("drop", "Leave out oldest turns"),
+    ("continue", "New chat from here"),
+    ("larger", "Larger context"),
 ]
 
 

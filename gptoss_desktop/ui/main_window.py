@@ -9,6 +9,7 @@ package is present, is a second page of the central stack.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
@@ -38,7 +39,6 @@ from gptoss_desktop.ui.model_picker import ModelPicker
 from gptoss_desktop.ui.settings_panel import SettingsPanel
 from gptoss_desktop.ui.sidebar import Sidebar
 from gptoss_desktop.ui.theme import ThemeController
-from gptoss_desktop.ui.tools import attach_to
 from gptoss_desktop.ui.workers import BackgroundTasks
 
 
@@ -77,10 +77,14 @@ class MainWindow(QMainWindow):
         self.library = LibraryActions(self)
         self._connect()
         self._menus()
-        self.tools = attach_to(self)  # the Harmony tool panel, docked beside the chat
+        # The Harmony tool panel, docked beside the chat right after the first paint (its
+        # imports are the heaviest of the window); reading ``tools`` attaches it at once.
+        self._tools: Any = None
+        QTimer.singleShot(150, self, lambda: self.tools)
+        QTimer.singleShot(400, self.chat_view, self.chat_view.warm_up)
         self.library.refresh_chats()
         # The model list scans folders and imports the library: after the first paint.
-        QTimer.singleShot(300, self.library.refresh_models)
+        QTimer.singleShot(300, self.library, self.library.refresh_models)
         if store.recovered_messages:
             self.banner.show_message(
                 f"{store.recovered_messages} message(s) were being written when the app last "
@@ -111,18 +115,17 @@ class MainWindow(QMainWindow):
         col = QVBoxLayout(column)
         col.setContentsMargins(12, 8, 12, 0)
         col.setSpacing(6)
-        top = QHBoxLayout()
         self.model_picker = ModelPicker()
-        top.addWidget(self.model_picker, 1)
-        self.context_meter = ContextMeter()
-        top.addWidget(self.context_meter)
-        col.addLayout(top)
+        col.addWidget(self.model_picker)
+        col.addWidget(self.model_picker.demo_badge)
         self.banner = Banner()
         col.addWidget(self.banner)
         self.chat_view = ChatView()
         col.addWidget(self.chat_view, 1)
         self.composer = Composer()
         col.addWidget(self.composer)
+        self.context_meter = ContextMeter()
+        self.composer.footer.addWidget(self.context_meter)
         self.splitter.addWidget(column)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([260, 900])
@@ -134,6 +137,15 @@ class MainWindow(QMainWindow):
         self.settings_dock.setWidget(self.settings_panel)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.settings_dock)
         self.compare_page: QWidget | None = None
+
+    @property
+    def tools(self) -> Any:
+        """The tool panel's controller (ui/tools), attached on first use."""
+        if self._tools is None:
+            from gptoss_desktop.ui.tools import attach_to
+
+            self._tools = attach_to(self)
+        return self._tools
 
     def add_side_panel(self, widget: QWidget, title: str) -> QDockWidget:
         """Dock a panel beside the chat (the Harmony tool panel goes here), tabbed with settings."""
@@ -268,7 +280,8 @@ class MainWindow(QMainWindow):
 
     def _on_context(self, used: int, n_ctx: int) -> None:
         if self.context_meter.set_usage(used, n_ctx) != "ok" and not self.chat.busy:
-            self.library.warn_context(used, n_ctx)
+            # In its own turn of the event loop: building the banner is not free.
+            QTimer.singleShot(0, self, lambda: self.library.warn_context(used, n_ctx))
 
     def _on_model_state(self, path: str, state: str, detail: str) -> None:
         self.model_picker.set_state(path, state, detail)

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QWidget
 
 from gptoss_desktop.resources import DEMO_MODEL_LABEL
 
@@ -46,6 +46,7 @@ class ModelPicker(QWidget):
     sig_load = Signal(str)  # path
     sig_import = Signal()
     sig_manage = Signal()
+    sig_demo_shown = Signal(bool)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -53,30 +54,44 @@ class ModelPicker(QWidget):
         row.setContentsMargins(0, 0, 0, 0)
         self.combo = QComboBox()
         self.combo.setAccessibleName("Model")
-        self.combo.setMinimumWidth(240)
+        self.combo.setMinimumWidth(160)
+        self.combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.combo.setMinimumContentsLength(18)
         self.combo.currentIndexChanged.connect(self._refresh_button)
         row.addWidget(self.combo)
         self.load_button = QPushButton("Load")
+        self.load_button.setFixedWidth(
+            self.load_button.fontMetrics().horizontalAdvance("Loaded") + 32
+        )
         self.load_button.setAccessibleName("Load model")
         self.load_button.clicked.connect(self._load)
         row.addWidget(self.load_button)
         self.state_label = QLabel(STATE_TEXT["unloaded"])
         self.state_label.setObjectName("Muted")
         self.state_label.setAccessibleName("Model state")
-        row.addWidget(self.state_label)
-        self.demo_badge = QLabel("Demo model: tiny, for trying the app, not for real answers")
+        # Its text changes while the app runs: it must never widen (and so re-lay out) the window.
+        self.state_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.state_label.setMinimumWidth(90)
+        row.addWidget(self.state_label, 1)
+        # Shown by the window under the top bar (it is wider than the bar can afford).
+        self.demo_badge = QLabel(
+            "Demo model: tiny and trained on made-up chats, for trying the app; its answers "
+            "mean nothing. Download gpt-oss-20B from Models… for real answers."
+        )
         self.demo_badge.setObjectName("DemoBadge")
+        self.demo_badge.setWordWrap(True)
         self.demo_badge.hide()
-        row.addWidget(self.demo_badge)
-        self.import_button = QPushButton("Import .gguf…")
+        self.import_button = QPushButton("Import…")
         self.import_button.setAccessibleName("Import a model file")
+        self.import_button.setToolTip("Use a .gguf model file you already have")
         self.import_button.clicked.connect(self.sig_import)
         row.addWidget(self.import_button)
         self.manage_button = QPushButton("Models…")
         self.manage_button.setAccessibleName("Manage and download models")
         self.manage_button.clicked.connect(self.sig_manage)
         row.addWidget(self.manage_button)
-        row.addStretch(1)
         self._states: dict[str, str] = {}
 
     def set_models(self, models: list[tuple[str, str]], select: str | None = None) -> None:
@@ -119,6 +134,7 @@ class ModelPicker(QWidget):
         if state not in ("loaded",):
             self.state_label.setText(STATE_TEXT.get(state, ""))
         self.demo_badge.setVisible(self.combo.currentText() == DEMO_MODEL_LABEL)
+        self.sig_demo_shown.emit(self.combo.currentText() == DEMO_MODEL_LABEL)
 
     def _load(self) -> None:
         path = self.current_path()

@@ -16,11 +16,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from gptoss_desktop.core.engine import EngineClient, GenerateRequest, SamplingOptions
 from gptoss_desktop.core.errors import ContextOverflow
 from gptoss_desktop.core.store.records import ChatSettings, Message
+
+if TYPE_CHECKING:  # the engine client is imported when a model loads, not at start-up
+    from gptoss_desktop.core.engine import EngineClient, SamplingOptions
 
 #: Tokens kept free for the answer when no max_tokens is set.
 ANSWER_RESERVE = 256
@@ -81,6 +83,8 @@ class TurnRunner(Protocol):
 
 
 def sampling_for(settings: ChatSettings) -> SamplingOptions:
+    from gptoss_desktop.core.engine import SamplingOptions
+
     return SamplingOptions(
         temperature=settings.temperature, top_p=settings.top_p, seed=settings.seed
     )
@@ -147,6 +151,8 @@ class CompletionTurnRunner:
             self._cancelled = False
         prompt = self._prompt(history, settings)
         max_tokens = check_fits(len(prompt), settings, self.n_ctx)
+        from gptoss_desktop.core.engine import GenerateRequest
+
         request = GenerateRequest(
             prompt_tokens=prompt, max_tokens=max_tokens, sampling=sampling_for(settings)
         )
