@@ -68,6 +68,9 @@ class AssistantTurnWidget(TurnWidget):
         else:
             part = MarkdownView()
             part.setAccessibleName("Answer")
+        if live and not isinstance(part, ReasoningSection):
+            for section in self.reasoning_sections():  # the answer begins: fold the thinking
+                section.set_expanded(False)
         self.body.insertWidget(self._parts_end, part)
         self._parts_end += 1
         self.parts[row.id] = part

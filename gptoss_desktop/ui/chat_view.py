@@ -41,10 +41,13 @@ class TranscriptCanvas(QWidget):
             w.setParent(self)
         self._history_height: int | None = None
         history.installEventFilter(self)
+        live.installEventFilter(self)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() == QEvent.Type.LayoutRequest:
-            self._history_height = None  # a finished turn changed: measure again
+            if watched is self.history:
+                self._history_height = None  # a finished turn changed: measure again
+            self.relayout_soon()  # after the box has laid itself out (posted after this one)
         return False
 
     def event(self, event: QEvent) -> bool:
@@ -291,7 +294,8 @@ class ChatView(QScrollArea):
         ):
             self._bottoms = None
             self._cull_soon.start()
-        return False
+        # QScrollArea follows its widget's size through its own filter: keep it.
+        return super().eventFilter(watched, event)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)

@@ -122,7 +122,7 @@ class EngineManager(QObject):
             model.client.close()
             return
         self.current = model
-        detail = f"{model.label} · {model.backend} · context {model.info.n_ctx}"
+        detail = f"Loaded · {model.backend} · context {model.info.n_ctx:,} tokens"
         self.sig_state.emit(model.path, "loaded", detail)
 
     def _on_failed(self, path: str, exc: BaseException) -> None:

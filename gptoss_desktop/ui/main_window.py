@@ -137,6 +137,7 @@ class MainWindow(QMainWindow):
         self.settings_dock.setWidget(self.settings_panel)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.settings_dock)
         self.compare_page: QWidget | None = None
+        self._side_docks: list[QDockWidget] = [self.settings_dock]
 
     @property
     def tools(self) -> Any:
@@ -154,6 +155,10 @@ class MainWindow(QMainWindow):
         dock.setWidget(widget)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
         self.tabifyDockWidget(self.settings_dock, dock)
+        self.settings_dock.raise_()
+        self._side_docks.append(dock)
+        if self.stack.currentWidget() is self.first_run:
+            dock.hide()
         return dock
 
     def _connect(self) -> None:
@@ -255,12 +260,17 @@ class MainWindow(QMainWindow):
         self.sidebar.search.selectAll()
 
     def show_chat(self) -> None:
+        returning = self.stack.currentWidget() is not self.chat_page
         self.stack.setCurrentWidget(self.chat_page)
-        self.settings_dock.show()
+        if returning:
+            for dock in self._side_docks:
+                dock.show()
+            self.settings_dock.raise_()
 
     def show_first_run(self) -> None:
         self.stack.setCurrentWidget(self.first_run)
-        self.settings_dock.hide()
+        for dock in self._side_docks:
+            dock.hide()
         self.library.check_machine()
 
     def finish_first_run(self) -> None:

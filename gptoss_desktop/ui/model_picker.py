@@ -54,7 +54,7 @@ class ModelPicker(QWidget):
         row.setContentsMargins(0, 0, 0, 0)
         self.combo = QComboBox()
         self.combo.setAccessibleName("Model")
-        self.combo.setMinimumWidth(160)
+        self.combo.setMinimumWidth(250)
         self.combo.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
         )
@@ -130,7 +130,7 @@ class ModelPicker(QWidget):
         path = self.current_path()
         state = self._states.get(path or "", "unloaded")
         self.load_button.setEnabled(path is not None and state not in ("loading", "loaded"))
-        self.load_button.setText("Loaded" if state == "loaded" else "Load")
+        self.load_button.setVisible(state != "loaded")  # the state label says "Loaded ·…"
         if state not in ("loaded",):
             self.state_label.setText(STATE_TEXT.get(state, ""))
         self.demo_badge.setVisible(self.combo.currentText() == DEMO_MODEL_LABEL)

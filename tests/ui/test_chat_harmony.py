@@ -72,8 +72,11 @@ def test_reasoning_streams_apart_from_the_answer(qtbot, tmp_path: Path) -> None:
     assert turn.reasoning_text() not in turn.answer_text()
     assert seen_live and seen_live[0]  # shown expanded while it streamed
     section = turn.reasoning_sections()[0]
+    assert not section.expanded  # folded once the answer began
+    assert section.view.isHidden()
     qtbot.mouseClick(section.toggle, Qt.MouseButton.LeftButton)
-    assert section.expanded is not seen_live[0]
+    assert section.expanded and not section.view.isHidden()
+    assert section.view.text == outcome.rows[0].content
 
 
 def test_a_chat_that_would_not_fit_asks_what_to_do(qtbot, tmp_path: Path) -> None:

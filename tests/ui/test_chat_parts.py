@@ -213,3 +213,22 @@ def test_resources_are_found_from_the_checkout_or_the_env(tmp_path: Path, env_di
     else:
         found = Resources.locate({})
         assert found.root.name == "resources" and found.root.is_dir()
+
+
+def test_bundled_demo_model_is_the_labelled_harmony_test_model(qtbot, tmp_path: Path) -> None:
+    from tests.ui.chat_app import harmony_demo_model, send, set_chat_settings
+
+    demo = Resources.locate().demo_model
+    assert demo is not None, "resources/models/tiny-harmony.gguf must ship with the app"
+    assert demo.read_bytes() == harmony_demo_model().read_bytes()  # same as the test model
+    w = make_window(qtbot, tmp_path / "home", resources=Resources.locate().root)
+    w.library.start_with_demo()
+    qtbot.waitUntil(lambda: w.engines.current is not None, timeout=30_000)
+    assert (
+        w.engines.current.label == DEMO_MODEL_LABEL and w.engines.current.runner.kind == "harmony"
+    )
+    set_chat_settings(w, temperature=0.0, max_tokens=200)
+    outcome = send(qtbot, w, "Say hello to Alice.")
+    assert outcome.error is None
+    assert [r.channel for r in outcome.rows][-1] == "final"
+    assert outcome.rows[-1].model == DEMO_MODEL_LABEL  # stored with the demo label
