@@ -107,7 +107,7 @@ class ApprovalCard(QFrame):
             self._shown_text = ""
         self.editor.setPlainText(self._shown_text)
         lines = max(self._shown_text.count("\n") + 1, 3 if approval else 4)
-        height = self.editor.fontMetrics().lineSpacing() * min(lines, 14) + 16
+        height = self.editor.fontMetrics().lineSpacing() * (min(lines, 14) + 1) + 14
         self.editor.setFixedHeight(height)
         self.editor.setPlaceholderText("" if approval else "Type the result the model should get")
         self.reason.clear()

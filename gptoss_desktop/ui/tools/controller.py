@@ -166,6 +166,7 @@ def attach_to(window: Any, *, sandbox_namespaces: str = "auto") -> ToolPanelCont
     controller.panel.sig_attention.connect(attention)
     window.settings_panel.sig_changed.connect(controller.show_summary)
     window.chat.sig_conversation.connect(lambda _c: controller.show_summary(window.chat.settings))
+    window.chat.sig_busy.connect(lambda _b: controller.show_summary(window.chat.settings))
     controller.show_summary(window.settings_panel.settings())
     if controller.problem:
         window.banner.show_message(controller.problem, kind="warning")

@@ -69,7 +69,7 @@ class ToolPanel(QWidget):
         self.refresh()
 
     def _build(self) -> None:
-        self.title = QLabel("<b>Tool use</b> · current turn")
+        self.title = QLabel("<b>Current turn</b>")
         self.summary = QLabel("")
         self.summary.setObjectName("Muted")
         self.status = QLabel("")
