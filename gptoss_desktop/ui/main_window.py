@@ -60,7 +60,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("gptoss-desktop")
         self.setObjectName("MainWindow")
         self.resize(1200, 800)
-        icon = resources.path("icons", "app.svg")
+        icon = resources.path("icons", "gptoss-desktop.svg")  # vector: sharp at any DPI
         if icon.is_file():
             self.setWindowIcon(QIcon(str(icon)))
         self.tasks = BackgroundTasks(self)

@@ -232,3 +232,44 @@ def test_bundled_demo_model_is_the_labelled_harmony_test_model(qtbot, tmp_path: 
     assert outcome.error is None
     assert [r.channel for r in outcome.rows][-1] == "final"
     assert outcome.rows[-1].model == DEMO_MODEL_LABEL  # stored with the demo label
+
+
+def test_keyboard_shortcuts_and_accessible_names(qtbot, tmp_path: Path) -> None:
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import (
+        QAbstractButton,
+        QApplication,
+        QComboBox,
+        QLineEdit,
+        QPlainTextEdit,
+    )
+
+    w = make_window(qtbot, tmp_path / "home")
+    with qtbot.waitActive(w):
+        w.activateWindow()
+    qtbot.keyClick(w, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    assert QApplication.focusWidget() is w.sidebar.search
+    qtbot.keyClick(w, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
+    assert QApplication.focusWidget() is w.composer.edit
+    stopped: list[bool] = []
+    w.chat.stop = lambda: stopped.append(True)  # type: ignore[method-assign]
+    w.stop_action.triggered.disconnect()
+    w.stop_action.triggered.connect(w.chat.stop)
+    qtbot.keyClick(w, Qt.Key.Key_Escape)
+    assert stopped == [True]
+    shortcuts = {a.text(): a.shortcut().toString() for a in w.actions()}
+    assert shortcuts["New chat"] == "Ctrl+N" and shortcuts["Search all chats"] == "Ctrl+F"
+    # Every control a screen reader reaches has a name: its text or an accessible name.
+    unnamed = []
+    controls = [
+        c
+        for kind in (QAbstractButton, QLineEdit, QPlainTextEdit, QComboBox)
+        for c in w.chat_page.findChildren(kind)
+    ]
+    for widget in controls:
+        name = widget.accessibleName() or (
+            widget.text() if isinstance(widget, QAbstractButton) else ""
+        )
+        if not name.strip() and widget.isVisibleTo(w):
+            unnamed.append(type(widget).__name__)
+    assert unnamed == []
