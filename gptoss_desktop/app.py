@@ -71,7 +71,7 @@ def run_gui(argv: list[str] | None = None) -> int:
     app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv[:1])
     app.setApplicationName("gptoss-desktop")
     app.setOrganizationName("gptoss-desktop")
-    app.setApplicationDisplayName("gptoss-desktop")
+    QGuiApplication.setApplicationDisplayName("gptoss-desktop")
     try:
         parts = build_window()
     except GptossError as exc:

@@ -156,8 +156,9 @@ class ChatView(QScrollArea):
         for layout in (self._history, self._live):
             while layout.count():
                 item = layout.takeAt(0)
-                if item.widget() is not None:
-                    item.widget().deleteLater()
+                widget = item.widget() if item is not None else None
+                if widget is not None:
+                    widget.deleteLater()
         self.current = None
         self._rows = []
         self._bottoms = None
@@ -167,7 +168,8 @@ class ChatView(QScrollArea):
         out: list[TurnWidget] = []
         for layout in (self._history, self._live):
             for i in range(layout.count()):
-                w = layout.itemAt(i).widget()
+                item = layout.itemAt(i)
+                w = item.widget() if item is not None else None
                 if isinstance(w, TurnWidget):
                     out.append(w)
         return out
@@ -245,7 +247,7 @@ class ChatView(QScrollArea):
         """Move the finished live turn(s) to the history container."""
         while self._live.count():
             item = self._live.takeAt(0)
-            widget = item.widget()
+            widget = item.widget() if item is not None else None
             if isinstance(widget, TurnWidget):
                 self._add_row(widget)
                 widget.show()
@@ -263,12 +265,18 @@ class ChatView(QScrollArea):
         return w
 
     def _wire(self, w: TurnWidget) -> None:
-        w.sig_delete.connect(lambda: w.turn and self.sig_delete.emit(w.turn))
-        w.sig_switch.connect(lambda step: w.turn and self.sig_switch.emit(w.turn, step))
+        """Forward a turn's actions with its stored turn (a turn still streaming has none yet)."""
+
+        def forward(signal: Any, *args: Any) -> None:
+            if w.turn is not None:
+                signal.emit(w.turn, *args)
+
+        w.sig_delete.connect(lambda: forward(self.sig_delete))
+        w.sig_switch.connect(lambda step: forward(self.sig_switch, step))
         if isinstance(w, UserMessageWidget):
-            w.sig_edit.connect(lambda text: w.turn and self.sig_edit.emit(w.turn, text))
+            w.sig_edit.connect(lambda text: forward(self.sig_edit, text))
         elif isinstance(w, AssistantTurnWidget):
-            w.sig_regenerate.connect(lambda: w.turn and self.sig_regenerate.emit(w.turn))
+            w.sig_regenerate.connect(lambda: forward(self.sig_regenerate))
 
     def _on_range(self, _min: int, maximum: int) -> None:
         if self._stick:

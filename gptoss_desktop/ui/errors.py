@@ -130,8 +130,9 @@ class Banner(QFrame):
         self.details_button.setVisible(bool(details))
         while self._actions.count():
             item = self._actions.takeAt(0)
-            if item.widget() is not None:
-                item.widget().deleteLater()
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                widget.deleteLater()
         for key, label in actions or []:
             button = QPushButton(label)
             button.setObjectName(f"banner-action-{key}")

@@ -18,7 +18,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from gptoss_desktop.core.store.messages import new_turn_id
-from gptoss_desktop.core.store.records import ChatSettings, Message
+from gptoss_desktop.core.store.records import Channel, ChatSettings, Message
 from gptoss_desktop.core.store.store import Store
 from gptoss_desktop.core.store.streaming import StreamingWriter
 from gptoss_desktop.ui.turns import PartDelta, PartEnd, PartStart, TurnEvent, TurnResult, TurnRunner
@@ -44,6 +44,14 @@ class JobOutcome:
     error: BaseException | None = None
     rows: list[Message] = field(default_factory=list)
     cancelled: bool = False
+
+
+def channel_of(name: str) -> Channel | None:
+    """A stored channel; a channel the model made up is kept as None (shown as text)."""
+    for known in ("analysis", "commentary", "final"):
+        if name == known:
+            return known
+    return None
 
 
 class StreamBuffer:
@@ -166,9 +174,7 @@ class GenerationJob(QObject):
                 parent_id=parent,
                 turn_id=self._turn_id,
                 author_name=event.author,
-                channel=event.channel
-                if event.channel in ("analysis", "commentary", "final")
-                else None,
+                channel=channel_of(event.channel),
                 recipient=event.recipient,
                 status="streaming",
                 model=self._model_label,

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject
-from PySide6.QtWidgets import QFileDialog, QWidget
+from PySide6.QtWidgets import QFileDialog
 
 from gptoss_desktop.core.errors import ContextOverflow, GptossError
 from gptoss_desktop.core.store.records import SearchHit
@@ -209,15 +209,16 @@ class LibraryActions(QObject):
             self.load_model(str(demo))
 
     def open_models_window(self) -> None:
-        try:
-            from gptoss_desktop.ui.models_window import ModelsWindow  # type: ignore[attr-defined]
-        except ImportError:
-            self.w.banner.show_message(
-                "The model manager is not part of this build; import a .gguf file instead.",
-                kind="warning",
-            )
-            return
-        self._models_window = open_models_window(ModelsWindow, self.w)
+        """The model manager (downloads, installed models); one window, raised if open."""
+        if getattr(self, "_models_window", None) is None:
+            from gptoss_desktop.core.library.service import ModelLibrary
+            from gptoss_desktop.ui.models_window import ModelsWindow
+
+            library = ModelLibrary.from_paths(self.w.paths)
+            self._models_window = ModelsWindow(library=library, parent=self.w)
+            self._models_window.sig_installed_changed.connect(self.refresh_models)
+        self._models_window.show()
+        self._models_window.raise_()
 
     def reload_with_context(self, n_ctx: int) -> None:
         model = self.w.engines.current
@@ -226,17 +227,21 @@ class LibraryActions(QObject):
             self.w.engines.load(path, n_ctx)
 
     def show_compare(self) -> None:
+        """Compare mode, a page beside the chat, offering the models the picker knows."""
         if self.w.compare_page is None:
-            try:
-                from gptoss_desktop.ui.compare import CompareView  # type: ignore[attr-defined]
-            except ImportError:
-                self.w.banner.show_message(
-                    "Compare mode is not part of this build.", kind="warning"
-                )
-                return
-            self.w.compare_page = make_compare(CompareView, self.w)
+            from gptoss_desktop.core.compare.runner import ColumnSetup
+            from gptoss_desktop.ui.compare import CompareView
+
+            picker = self.w.model_picker
+            models = [
+                ColumnSetup(Path(str(picker.combo.itemData(i))), label=picker.combo.itemText(i))
+                for i in range(picker.combo.count())
+            ]
+            self.w.compare_page = CompareView(self.w.store, models, parent=self.w)
             self.w.stack.addWidget(self.w.compare_page)
         self.w.stack.setCurrentWidget(self.w.compare_page)
+        for dock in self.w.side_docks:  # the chat's panels; back with View > Chat
+            dock.hide()
 
     # --- first run ---------------------------------------------------------------------------------
     def check_machine(self) -> None:
@@ -294,21 +299,3 @@ class LibraryActions(QObject):
         if state == "loaded" and self._retry_after_load:
             self._retry_after_load = False
             self.w.chat.answer_last()
-
-
-def open_models_window(cls: Any, parent: QWidget) -> Any:
-    """Open the model manager (built by the library engineer) as a window of its own."""
-    window = parent.window()
-    try:
-        win = cls(window.store, window.paths, parent=window)  # type: ignore[attr-defined]
-    except TypeError:
-        win = cls(parent=window)
-    win.show()
-    return win
-
-
-def make_compare(cls: Any, window: MainWindow) -> QWidget:
-    try:
-        return cls(window.store, window.paths, parent=window)  # type: ignore[no-any-return]
-    except TypeError:
-        return cls(parent=window)  # type: ignore[no-any-return]

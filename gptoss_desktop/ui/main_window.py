@@ -8,6 +8,8 @@ package is present, is a second page of the central stack.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,7 @@ from PySide6.QtWidgets import (
     QDockWidget,
     QHBoxLayout,
     QMainWindow,
+    QMenu,
     QSplitter,
     QStackedWidget,
     QVBoxLayout,
@@ -137,7 +140,7 @@ class MainWindow(QMainWindow):
         self.settings_dock.setWidget(self.settings_panel)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.settings_dock)
         self.compare_page: QWidget | None = None
-        self._side_docks: list[QDockWidget] = [self.settings_dock]
+        self.side_docks: list[QDockWidget] = [self.settings_dock]
 
     @property
     def tools(self) -> Any:
@@ -156,7 +159,7 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
         self.tabifyDockWidget(self.settings_dock, dock)
         self.settings_dock.raise_()
-        self._side_docks.append(dock)
+        self.side_docks.append(dock)
         if self.stack.currentWidget() is self.first_run:
             dock.hide()
         return dock
@@ -221,23 +224,24 @@ class MainWindow(QMainWindow):
         self._action(view, "Chat", "Ctrl+Shift+H", self.show_chat)
         theme = view.addMenu("Theme")
         for choice in ("system", "light", "dark"):
-            self._action(
-                theme,
-                choice.capitalize(),
-                None,
-                lambda _=False, c=choice: self.library.set_theme(c),
-            )
+            self._action(theme, choice.capitalize(), None, partial(self.library.set_theme, choice))
         models = bar.addMenu("&Models")
         self._action(
             models, "Manage and download models…", "Ctrl+M", self.library.open_models_window
         )
 
-    def _action(self, menu: object, text: str, shortcut: object, slot: object) -> QAction:
+    def _action(
+        self,
+        menu: QMenu,
+        text: str,
+        shortcut: QKeySequence.StandardKey | str | None,
+        slot: Callable[[], object],
+    ) -> QAction:
         action = QAction(text, self)
         if shortcut is not None:
-            action.setShortcut(shortcut)  # type: ignore[arg-type]
-        action.triggered.connect(slot)  # type: ignore[arg-type]
-        menu.addAction(action)  # type: ignore[attr-defined]
+            action.setShortcut(shortcut)
+        action.triggered.connect(slot)
+        menu.addAction(action)
         self.addAction(action)
         return action
 
@@ -263,13 +267,13 @@ class MainWindow(QMainWindow):
         returning = self.stack.currentWidget() is not self.chat_page
         self.stack.setCurrentWidget(self.chat_page)
         if returning:
-            for dock in self._side_docks:
+            for dock in self.side_docks:
                 dock.show()
             self.settings_dock.raise_()
 
     def show_first_run(self) -> None:
         self.stack.setCurrentWidget(self.first_run)
-        for dock in self._side_docks:
+        for dock in self.side_docks:
             dock.hide()
         self.library.check_machine()
 

@@ -106,7 +106,7 @@ class AutoHeightText(QTextBrowser):
         if height != self.height():
             self.setFixedHeight(height)
 
-    def loadResource(self, kind: int, url: QUrl) -> object:
+    def loadResource(self, kind: int, url: QUrl | str) -> object:
         """Never load images or files a message names (model output is untrusted)."""
         return None
 
@@ -199,7 +199,8 @@ class MarkdownView(QWidget):
     def widgets(self) -> list[QWidget]:
         out = []
         for i in range(self._layout.count()):
-            w = self._layout.itemAt(i).widget()
+            item = self._layout.itemAt(i)
+            w = item.widget() if item is not None else None
             if w is not None:
                 out.append(w)
         return out

@@ -102,8 +102,8 @@ class TurnWidget(QFrame):
         self.body = QVBoxLayout(self)
         self.body.setContentsMargins(12, 8, 12, 6)
         self.body.setSpacing(4)
-        self.actions = QHBoxLayout()
-        self.actions.setSpacing(2)
+        self.action_row = QHBoxLayout()
+        self.action_row.setSpacing(2)
         self.versions = VersionSwitcher()
         self.versions.sig_step.connect(self.sig_switch)
         self.copy_button = tool_button("Copy", "Copy message")
@@ -120,12 +120,12 @@ class TurnWidget(QFrame):
             self.versions.hide()
 
     def finish_actions(self, *extra: QWidget) -> None:
-        self.actions.addWidget(self.versions)
+        self.action_row.addWidget(self.versions)
         for w in (*extra, self.copy_button, self.delete_button):
-            self.actions.addWidget(w)
-        self.actions.addStretch(1)
+            self.action_row.addWidget(w)
+        self.action_row.addStretch(1)
         self.body.addWidget(self.status_label)
-        self.body.addLayout(self.actions)
+        self.body.addLayout(self.action_row)
 
     def set_status(self, status: str, error: str | None = None) -> None:
         text = STATUS_TEXT.get(status, "")

@@ -31,12 +31,12 @@ def find_models(
             seen.add(key)
             out.append((label, str(path)))
 
-    for p in known:
-        add(Path(p).stem, Path(p))
+    for name in known:
+        add(Path(name).stem, Path(name))
     for folder in folders:
         if folder.is_dir():
-            for p in sorted(folder.rglob("*.gguf")):
-                add(p.stem, p)
+            for file in sorted(folder.rglob("*.gguf")):
+                add(file.stem, file)
     if demo is not None:
         add(DEMO_MODEL_LABEL, demo)
     return out

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QFrame,
@@ -121,8 +121,8 @@ class Sidebar(QFrame):
         if chat_id != self.current_id:
             self.sig_open.emit(chat_id)
 
-    def _menu(self, pos: object) -> None:
-        item = self.list.itemAt(pos)  # type: ignore[arg-type]
+    def _menu(self, pos: QPoint) -> None:
+        item = self.list.itemAt(pos)
         if item is None:
             return
         chat = self._conversations.get(int(item.data(Qt.ItemDataRole.UserRole)))
@@ -140,7 +140,7 @@ class Sidebar(QFrame):
         delete = QAction("Delete", menu)
         delete.triggered.connect(lambda: self.sig_delete.emit(chat.id))
         menu.addAction(delete)
-        menu.exec(self.list.viewport().mapToGlobal(pos))  # type: ignore[arg-type]
+        menu.exec(self.list.viewport().mapToGlobal(pos))
 
     def ask_rename(self, chat_id: int) -> None:
         chat = self._conversations.get(chat_id)

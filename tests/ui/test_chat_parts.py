@@ -161,7 +161,7 @@ def test_settings_file_round_trip_and_damaged_file(tmp_path: Path) -> None:
 
 def test_theme_follows_the_choice(qtbot, tmp_path: Path) -> None:
     w = make_window(qtbot, tmp_path / "home")
-    w.library.set_theme("dark")
+    next(a for a in w.actions() if a.text() == "Dark").trigger()  # View > Theme > Dark
     assert w.theme.colors.name == "dark"
     assert (
         QGuiApplication.palette().color(QGuiApplication.palette().ColorRole.Window).lightness() < 80
@@ -273,3 +273,19 @@ def test_keyboard_shortcuts_and_accessible_names(qtbot, tmp_path: Path) -> None:
         if not name.strip() and widget.isVisibleTo(w):
             unnamed.append(type(widget).__name__)
     assert unnamed == []
+
+
+def test_model_manager_and_compare_mode_open_from_the_window(qtbot, tmp_path: Path) -> None:
+    from tests.ui.chat_app import load_model, story_model
+
+    w = make_window(qtbot, tmp_path / "home")
+    load_model(qtbot, w, story_model())
+    w.library.open_models_window()
+    assert w.library._models_window.isVisible()
+    qtbot.waitUntil(lambda: w.model_picker.combo.count() >= 1)
+    w.library.show_compare()
+    assert w.stack.currentWidget() is w.compare_page
+    assert not w.settings_dock.isVisible()
+    assert w.compare_page.models[0].model_path == story_model()
+    w.show_chat()
+    assert w.stack.currentWidget() is w.chat_page and w.settings_dock.isVisible()
