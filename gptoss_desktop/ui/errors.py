@@ -70,8 +70,9 @@ class ErrorDialog(QDialog):
         self._text = f"{message}\n\n{details}".strip()
 
     def _toggle_details(self) -> None:
-        self.details.setVisible(not self.details.isVisible())
-        self.toggle.setText("Hide details" if self.details.isVisible() else "Show details")
+        show = self.details.isHidden()
+        self.details.setVisible(show)
+        self.toggle.setText("Hide details" if show else "Show details")
 
     def copy_to_clipboard(self) -> None:
         QApplication.clipboard().setText(self._text)

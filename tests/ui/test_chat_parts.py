@@ -289,3 +289,30 @@ def test_model_manager_and_compare_mode_open_from_the_window(qtbot, tmp_path: Pa
     assert w.compare_page.models[0].model_path == story_model()
     w.show_chat()
     assert w.stack.currentWidget() is w.chat_page and w.settings_dock.isVisible()
+
+
+def test_errors_read_as_a_line_with_details_and_copy(qtbot) -> None:
+    from gptoss_desktop.core.errors import WorkerCrashed
+    from gptoss_desktop.ui.errors import Banner, ErrorDialog, describe
+
+    crash = WorkerCrashed(
+        "The model worker was killed; load the model again", returncode=-9, stderr_tail=["a", "b"]
+    )
+    assert describe(crash) == ("The model worker was killed; load the model again", "a\nb")
+    try:
+        raise KeyError("x")
+    except KeyError as exc:
+        message, details = describe(exc)
+    assert message.startswith("Something went wrong") and "Traceback" in details
+    banner = Banner()
+    qtbot.addWidget(banner)
+    banner.show_error(crash)
+    assert banner.kind == "error" and banner.details_button.isVisibleTo(banner)
+    dialog = ErrorDialog("Error", message, details)
+    qtbot.addWidget(dialog)
+    assert dialog.details.isHidden()
+    dialog.toggle.click()
+    assert not dialog.details.isHidden() and dialog.toggle.text() == "Hide details"
+    dialog.copy.click()
+    assert QGuiApplication.clipboard().text().startswith(message)
+    assert "KeyError" in QGuiApplication.clipboard().text()
