@@ -61,7 +61,11 @@ def test_chart_marks_the_best_column_per_figure(qtbot: Any) -> None:
     rows = {title: (values, best) for title, values, best in chart.rows()}
     assert rows["Time to first token"] == ([0.2, 0.1], 1)  # lower is better
     assert rows["Generation speed"] == ([50.0, 20.0], 0)
-    assert rows["Tokens written"] == ([100.0, 100.0], None)  # a tie has no winner
+    assert rows["Tokens written"] == ([100.0, 100.0], None)  # length: no winner
+    slower = ColumnMetrics(tokens_per_s=50.0)
+    chart.set_data(["a", "b", "c"], [fast, slow, slower])
+    assert chart.rows()[1] == ("Generation speed", [50.0, 20.0, 50.0], None)  # a tie: no star
+    chart.set_data(["a", "b"], [fast, slow])
     assert rows["Peak memory"][1] == 0
     assert rows["Prompt speed"] == ([None, None], None)
     chart.resize(900, chart.sizeHint().height())

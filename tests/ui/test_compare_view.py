@@ -32,17 +32,27 @@ LONG = CompareSettings(
 SHORT = CompareSettings(sampling=SamplingOptions(temperature=0.0), max_tokens=40, n_ctx=512)
 
 
-def own_model() -> Path:
-    """The project's trained Harmony model when generated, else its random gpt-oss model."""
-    trained = PROJECT_MODELS / "tiny-harmony.gguf"
-    return trained if trained.is_file() else project_model("tiny-gptoss-random.gguf")
-
-
 def models() -> list[ColumnSetup]:
-    return [
-        ColumnSetup(shared_model("stories260K.gguf"), label="stories260K"),
-        ColumnSetup(own_model(), label=own_model().stem),
-    ]
+    """What the view offers: a shared story model, the project's trained Harmony model when
+    it has been generated, and the project's random gpt-oss model (it never stops early)."""
+    offered = [ColumnSetup(shared_model("stories260K.gguf"), label="stories260K")]
+    trained = PROJECT_MODELS / "tiny-harmony.gguf"
+    if trained.is_file():
+        offered.append(ColumnSetup(trained, label="tiny-harmony"))
+    offered.append(
+        ColumnSetup(project_model("tiny-gptoss-random.gguf"), label="tiny-gptoss-random")
+    )
+    return offered
+
+
+def names() -> list[str]:
+    """The models of the two columns by default."""
+    return [s.name for s in models()[:2]]
+
+
+def use_long_writers(view: Any) -> None:
+    """Column 1 gets the random gpt-oss model: it writes until max_tokens, like stories260K."""
+    view.columns[1].select_model(models()[-1])
 
 
 @pytest.fixture
@@ -102,9 +112,10 @@ def test_two_columns_stream_at_once(
                     0, lambda: save_screenshot(view, "compare-streaming.png", tmp_path)
                 )
 
+    use_long_writers(view)
     run = view.start_comparison("Once upon a time")
-    assert run is not None and run.plan is not None and run.plan.concurrent
-    assert view.banner.label.text().startswith("All 2 models at once")
+    assert run is not None and run.wait_planned(30).concurrent
+    qtbot.waitUntil(lambda: view.banner.label.text().startswith("All 2 models at once"))
     view._adapter.sig_text.connect(on_text)
     wait_done(qtbot, view)
     assert seen_both, "both columns never streamed at the same time"
@@ -163,7 +174,7 @@ def test_blind_vote_is_recorded_and_names_revealed(
 ) -> None:
     view = make_view(qtbot, store, pool, SHORT)
     view.blind_box.setChecked(True)
-    view.start_comparison("Once upon a time")
+    view.start_comparison("Say hello to Alice.")
     titles = [c.title.text() for c in view.columns]
     assert titles == ["Model A", "Model B"]
     assert not any(c.model_box.isVisible() for c in view.columns)
@@ -176,10 +187,10 @@ def test_blind_vote_is_recorded_and_names_revealed(
     vote = store.comparisons.get(view.comparison_id).vote
     assert vote is not None and vote.outcome == "win"
     assert vote.shown_order == shown and vote.winner_position == shown[0]
-    names = [s.name for s in models()]
-    assert view.columns[0].title.text() == f"Model A: {names[shown[0]]}"
-    assert view.columns[1].title.text() == f"Model B: {names[shown[1]]}"
-    assert names[shown[0]] in view.vote_bar.result.text()
+    labels = names()
+    assert view.columns[0].title.text() == f"Model A: {labels[shown[0]]}"
+    assert view.columns[1].title.text() == f"Model B: {labels[shown[1]]}"
+    assert labels[shown[0]] in view.vote_bar.result.text()
     assert view.export_button.isEnabled()
 
 
@@ -222,7 +233,7 @@ def test_reopen_a_saved_comparison(qtbot: Any, store: Store, pool: EnginePool) -
     assert [c.state for c in other.columns] == ["done", "done"]
     assert other.composer.toPlainText() == "Once upon a time"
     assert other.chart.isVisible() and other.export_button.isEnabled()
-    assert [c.title.text() for c in other.columns] == [s.name for s in models()]
+    assert [c.title.text() for c in other.columns] == names()
 
 
 def test_reopened_blind_comparison_stays_hidden_until_voted(
@@ -252,23 +263,23 @@ def test_export_markdown_json_csv(
     view = make_view(qtbot, store, pool, SHORT)
     view.start_comparison("Once upon a time")
     wait_done(qtbot, view)
-    names = [s.name for s in models()]
     md = view.export_to(tmp_path / "c.md", "markdown").read_text(encoding="utf-8")
-    assert all(name in md for name in names) and "Once upon a time" in md
+    assert all(name in md for name in names()) and "Once upon a time" in md
     data = json.loads(view.export_to(tmp_path / "c.json", "json").read_text(encoding="utf-8"))
     assert json.dumps(data).count("there was a little girl") >= 1
     rows = list(
         csv.DictReader(io.StringIO((view.export_to(tmp_path / "c.csv", "csv")).read_text()))
     )
-    assert [r["model"] for r in rows] == names
+    assert [r["model"] for r in rows] == names()
     assert all(float(r["tokens_per_s"]) > 0 and r["ttft_s"] for r in rows)
 
 
 def test_stop_one_column_and_sequential_plan(qtbot: Any, store: Store, pool: EnginePool) -> None:
     settings = replace(LONG, schedule="sequential")
     view = make_view(qtbot, store, pool, settings)
+    use_long_writers(view)
     view.start_comparison("Once upon a time")
-    assert view.banner.label.text() == "One model after another, as chosen."
+    qtbot.waitUntil(lambda: view.banner.label.text() == "One model after another, as chosen.")
     qtbot.waitUntil(lambda: view.columns[0].state == "streaming", timeout=30_000)
     assert view.columns[1].state == "queued"
     view.columns[0].cancel_button.click()
@@ -287,3 +298,22 @@ def test_synchronized_scrolling(qtbot: Any, store: Store, pool: EnginePool) -> N
     view.sync_box.setChecked(True)
     a.setValue(a.maximum())
     assert b.value() == b.maximum() > 0
+
+
+def test_a_store_failure_is_shown_and_the_run_still_finishes(
+    qtbot: Any, store: Store, pool: EnginePool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gptoss_desktop.core.errors import StoreError
+
+    def disk_full(*args: object, **kwargs: object) -> None:
+        raise StoreError("Could not save to the chat database: the disk is full.")
+
+    view = make_view(qtbot, store, pool, SHORT)
+    monkeypatch.setattr(store.comparisons, "update_column", disk_full)
+    view.start_comparison("Once upon a time")
+    wait_done(qtbot, view)
+    assert [c.state for c in view.columns] == ["done", "done"]
+    assert view.banner.kind == "error"
+    assert view.banner.label.text() == (
+        "The comparison could not be saved: Could not save to the chat database: the disk is full."
+    )

@@ -28,6 +28,7 @@ from gptoss_desktop.core.compare.runner import (
     RunUpdate,
 )
 from gptoss_desktop.core.compare.templates import ChatMessage
+from gptoss_desktop.core.errors import StoreError
 from gptoss_desktop.core.store.records import ColumnSpec, ColumnStatus, Comparison, StoredVote
 from gptoss_desktop.core.store.store import Store
 
@@ -69,6 +70,7 @@ class ComparisonRecorder:
         self._lock = threading.Lock()
         self._pending: dict[int, list[list[str]]] = {}  # position -> [answer, reasoning]
         self._last_flush: dict[int, float] = {}
+        self.error: StoreError | None = None
 
     def begin(self, run: CompareRun, prompt: str, history: Sequence[ChatMessage] = ()) -> int:
         """Create the comparison (before ``run.start``); returns its id."""
@@ -81,9 +83,20 @@ class ComparisonRecorder:
         return comparison.id
 
     def __call__(self, update: RunUpdate) -> None:
-        """The run listener (called from column threads)."""
-        if self.comparison_id is None:
+        """The run listener (called from column threads).
+
+        A store failure does not stop the run: the first one is kept in :attr:`error` (for
+        the view to show) and nothing more is written for this comparison.
+        """
+        if self.comparison_id is None or self.error is not None:
             return
+        try:
+            self._record(update)
+        except StoreError as exc:
+            with self._lock:
+                self.error = self.error or exc
+
+    def _record(self, update: RunUpdate) -> None:
         if isinstance(update, ColumnText):
             with self._lock:
                 buf = self._pending.setdefault(update.position, [[], []])

@@ -30,6 +30,7 @@ from gptoss_desktop.core.compare.scheduling import (
     SchedulePlan,
     default_memory_estimate,
     plan_schedule,
+    threads_for,
 )
 from gptoss_desktop.core.compare.sessions import SessionFactory, open_session
 from gptoss_desktop.core.compare.templates import ChatMessage
@@ -121,7 +122,16 @@ class RunEnded:
     results: tuple[ColumnResult, ...]
 
 
-RunUpdate = ColumnStateChanged | ColumnText | ColumnMetricsChanged | ColumnEnded | RunEnded
+@dataclass(frozen=True)
+class RunPlanned:
+    """How the columns will run (all at once or one by one) and why."""
+
+    plan: SchedulePlan
+
+
+RunUpdate = (
+    RunPlanned | ColumnStateChanged | ColumnText | ColumnMetricsChanged | ColumnEnded | RunEnded
+)
 Listener = Callable[[RunUpdate], None]
 
 
@@ -160,35 +170,59 @@ class CompareRun:
         self._results: list[ColumnResult | None] = [None] * n
         self._cancels = [CancelToken() for _ in range(n)]
         self._done = threading.Event()
+        self._planned = threading.Event()
         self._threads: list[threading.Thread] = []
 
     # --- public -------------------------------------------------------------------------------
-    def start(self, prompt: str, history: Sequence[ChatMessage] = ()) -> SchedulePlan:
-        """Plan, then start the columns; returns at once (the plan says how they will run)."""
+    def start(self, prompt: str, history: Sequence[ChatMessage] = ()) -> None:
+        """Start the run and return at once.
+
+        A coordinator thread makes the plan (reading model headers, freeing workers kept
+        from earlier comparisons: slow work that must not hold up a GUI), reports it as
+        :class:`RunPlanned`, then starts the columns. ``wait_planned()`` waits for it.
+        """
         if self._threads:
             raise RuntimeError("a CompareRun runs once; make a new one for the next prompt")
         self.prompt, self.history = prompt, tuple(history)
+        self._spawn("compare-coordinator", self._coordinate)
+
+    def wait_planned(self, timeout: float | None = None) -> SchedulePlan:
+        if not self._planned.wait(timeout):
+            raise TimeoutError(f"the comparison was not planned within {timeout} s")
+        assert self.plan is not None
+        return self.plan
+
+    def _coordinate(self) -> None:
         paths = [c.model_path for c in self.columns]
-        plan = plan_schedule(
-            paths,
-            self.settings.n_ctx,
-            choice=self.settings.schedule,
-            estimator=self._estimator,
-            available=self._available,
-            n_threads=self.settings.n_threads,
-            already_loaded=[self.pool.is_loaded(i, p) for i, p in enumerate(paths)],
-        )
+        try:
+            plan = plan_schedule(
+                paths,
+                self.settings.n_ctx,
+                choice=self.settings.schedule,
+                estimator=self._estimator,
+                available=self._available,
+                n_threads=self.settings.n_threads,
+                already_loaded=[self.pool.is_loaded(i, p) for i, p in enumerate(paths)],
+            )
+        except Exception as exc:  # an estimator's bug: run one by one, and say so
+            _log.exception("compare planning failed")
+            n = len(paths)
+            plan = SchedulePlan(
+                "sequential", f"one after another: the memory estimate failed ({exc})",
+                (self.settings.n_threads or threads_for(1),) * n, (0,) * n, None,
+            )  # fmt: skip
         self.plan = plan
+        self._planned.set()
+        self._emit(RunPlanned(plan))
         if plan.concurrent:
             self.pool.release_others(set(range(len(self.columns))))
             for pos in range(len(self.columns)):
                 self._spawn(f"compare-column-{pos}", self._run_column, pos)
         else:
-            self.pool.close()  # free the memory of workers kept from earlier comparisons
             for pos in range(1, len(self.columns)):
                 self._set_state(pos, "queued", plan.reason)
-            self._spawn("compare-sequential", self._run_sequentially)
-        return plan
+            self.pool.close()  # free the memory of workers kept from earlier comparisons
+            self._run_sequentially()
 
     def cancel(self, position: int | None = None) -> None:
         """Cancel one column, or all of them (``None``); from any thread."""

@@ -13,6 +13,7 @@ reversing it) is refused with a clear error rather than rendered unsafely.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -126,11 +127,12 @@ class ChatTemplate:
             "tools": None,
             **(extra or {}),
         }
+        chunks: list[str] = []
+        stream = self._template.generate(context)
         try:
             with guarded(self.limits) as budget:
-                chunks: list[str] = []
                 size = 0
-                for chunk in self._template.generate(context):
+                for chunk in stream:
                     size += len(chunk)
                     if size > self.limits.max_output_chars:
                         raise TemplateLimitExceeded(
@@ -140,6 +142,12 @@ class ChatTemplate:
                     chunks.append(chunk)
         except Exception as exc:
             raise _describe(exc) from None
+        finally:
+            # Close a stopped render here, with the tracer off, not later in the GC.
+            close = getattr(stream, "close", None)  # a generator: Iterator has no close()
+            if close is not None:
+                with contextlib.suppress(Exception):
+                    close()
         return _split("".join(chunks), [m.content for m in messages])
 
 

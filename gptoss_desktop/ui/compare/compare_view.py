@@ -51,6 +51,7 @@ from gptoss_desktop.core.compare.runner import (
     CompareSettings,
     RunUpdate,
 )
+from gptoss_desktop.core.compare.scheduling import SchedulePlan
 from gptoss_desktop.core.engine import SamplingOptions
 from gptoss_desktop.core.errors import GptossError
 from gptoss_desktop.core.store.compare_export import (
@@ -268,8 +269,8 @@ class CompareView(QWidget):
         self.blind_hidden = self.blind_run = run.settings.blind
         self.labels = [s.name for s in setups]
         self._arrange(setups)
-        plan = run.start(text)
-        self.banner.show_message(plan.reason[0].upper() + plan.reason[1:] + ".", kind="info")
+        adapter.sig_planned.connect(self.on_planned)
+        run.start(text)
         self.send_button.setEnabled(False)
         self.stop_button.setEnabled(True)
         self.column_count.setEnabled(False)
@@ -295,6 +296,10 @@ class CompareView(QWidget):
     def widget_for(self, position: int) -> CompareColumnWidget:
         return next(w for w in self.columns if w.position == position)
 
+    @Slot(object)
+    def on_planned(self, plan: SchedulePlan) -> None:
+        self.banner.show_message(plan.reason[0].upper() + plan.reason[1:] + ".", kind="info")
+
     @Slot(int, str, str)
     def on_state(self, position: int, state: str, message: str) -> None:
         self.widget_for(position).set_state(state, message)
@@ -317,6 +322,12 @@ class CompareView(QWidget):
 
     @Slot(object)
     def on_run_ended(self, results: tuple[ColumnResult, ...]) -> None:
+        if self.recorder is not None and self.recorder.error is not None:
+            self.banner.show_message(
+                f"The comparison could not be saved: {self.recorder.error.message}",
+                kind="error",
+                details=self.recorder.error.details,
+            )
         self.send_button.setEnabled(True)
         self.stop_button.setEnabled(False)
         self.column_count.setEnabled(True)

@@ -19,21 +19,28 @@ class Figure:
     title: str
     value: Callable[[ColumnMetrics], float | None]
     text: Callable[[float], str]
-    lower_is_better: bool = False
+    better: str | None = "higher"  # "higher", "lower", or None (no best: just for reference)
+
+    @property
+    def hint(self) -> str:
+        return f"{self.better} is better" if self.better else "answer length"
 
 
 FIGURES: tuple[Figure, ...] = (
-    Figure("Time to first token", lambda m: m.ttft_s, lambda v: f"{v * 1000:,.0f} ms", True),
+    Figure("Time to first token", lambda m: m.ttft_s, lambda v: f"{v * 1000:,.0f} ms", "lower"),
     Figure("Generation speed", lambda m: m.tokens_per_s, lambda v: f"{v:,.1f} tok/s"),
     Figure("Prompt speed", lambda m: m.prompt_tokens_per_s, lambda v: f"{v:,.0f} tok/s"),
     Figure(
-        "Tokens written", lambda m: float(m.tokens) if m.tokens else None, lambda v: f"{v:,.0f}"
+        "Tokens written",
+        lambda m: float(m.tokens) if m.tokens else None,
+        lambda v: f"{v:,.0f}",
+        None,
     ),
     Figure(
         "Peak memory",
         lambda m: float(m.peak_rss_bytes) if m.peak_rss_bytes else None,
         format_bytes,
-        True,
+        "lower",
     ),
 )
 
@@ -63,8 +70,8 @@ class MetricsChart(QWidget):
             values = [fig.value(m) for m in self.metrics]
             known = [(v, i) for i, v in enumerate(values) if v is not None]
             best = None
-            if len(known) > 1:
-                top = (min(known) if fig.lower_is_better else max(known))[0]
+            if len(known) > 1 and fig.better is not None:
+                top = (min(known) if fig.better == "lower" else max(known))[0]
                 winners = [i for v, i in known if v == top]
                 best = winners[0] if len(winners) == 1 else None  # no star for a tie
             out.append((fig.title, values, best))
@@ -97,8 +104,7 @@ class MetricsChart(QWidget):
             painter.drawText(QRectF(x0, 4, w, 18), Qt.AlignmentFlag.AlignLeft, title)
             painter.setFont(small)
             painter.setPen(muted)
-            hint = "lower is better" if fig.lower_is_better else "higher is better"
-            painter.drawText(QRectF(x0, 20, w, 14), Qt.AlignmentFlag.AlignLeft, hint)
+            painter.drawText(QRectF(x0, 20, w, 14), Qt.AlignmentFlag.AlignLeft, fig.hint)
             top = max((v for v in values if v is not None), default=0.0) or 1.0
             for i, value in enumerate(values):
                 y = 38 + i * (self.BAR_H + self.GAP)

@@ -20,6 +20,7 @@ from gptoss_desktop.core.compare.runner import (
     ColumnStateChanged,
     ColumnText,
     RunEnded,
+    RunPlanned,
     RunUpdate,
 )
 
@@ -29,6 +30,8 @@ FLUSH_MS = 33
 class CompareRunAdapter(QObject):
     """Turns run updates (from any thread) into signals on the GUI thread."""
 
+    #: SchedulePlan: all at once or one by one, and why
+    sig_planned = Signal(object)
     #: (position, state, message)
     sig_state = Signal(int, str, str)
     #: (position, channel, text): channel "analysis" (reasoning) or "final"
@@ -101,7 +104,9 @@ class CompareRunAdapter(QObject):
                 continue
             emit_text()
             self._emit_metrics(latest_metrics)
-            if isinstance(update, ColumnStateChanged):
+            if isinstance(update, RunPlanned):
+                self.sig_planned.emit(update.plan)
+            elif isinstance(update, ColumnStateChanged):
                 self.sig_state.emit(update.position, update.state, update.message)
             elif isinstance(update, ColumnEnded):
                 self.sig_column_ended.emit(update.result)

@@ -23,6 +23,7 @@ from gptoss_desktop.core.compare.runner import (
     CompareRun,
     CompareSettings,
     RunEnded,
+    RunPlanned,
     RunUpdate,
 )
 from gptoss_desktop.core.engine import SamplingOptions
@@ -60,7 +61,8 @@ def test_two_models_stream_concurrently(pool: EnginePool) -> None:
     rec = Recorder()
     columns = [ColumnSetup(stories()), ColumnSetup(project_model("tiny-gptoss-random.gguf"))]
     run = CompareRun(columns, SETTINGS, pool=pool, listener=rec, available_memory=1 << 40)
-    plan = run.start("Once upon a time")
+    run.start("Once upon a time")
+    plan = run.wait_planned(30)
     assert plan.mode == "concurrent" and "at once" in plan.reason
     assert plan.n_threads == (max(1, (os.cpu_count() or 1) // 2),) * 2
     results = run.wait(60)
@@ -80,6 +82,8 @@ def test_two_models_stream_concurrently(pool: EnginePool) -> None:
     assert {u.position for u in rec.of(ColumnText)} >= {0}
     assert {u.position for u in rec.of(ColumnMetricsChanged)} == {0, 1}
     assert len(rec.of(RunEnded)) == 1 and len(rec.of(ColumnEnded)) == 2
+    assert [u.plan for u in rec.of(RunPlanned)] == [plan]
+    assert rec.updates[0] == RunPlanned(plan)
     # Both workers were alive at the same time (one process each).
     assert pool.get(0) is not None and pool.get(1) is not None
     assert pool.get(0).pid != pool.get(1).pid  # type: ignore[union-attr]
@@ -109,7 +113,8 @@ def test_sequential_when_the_models_do_not_fit(pool: EnginePool) -> None:
         estimator=lambda path, n_ctx: 6 * 10**9,
         available_memory=8 * 10**9,
     )
-    plan = run.start("Once upon a time")
+    run.start("Once upon a time")
+    plan = run.wait_planned(30)
     assert plan.mode == "sequential"
     assert "one after another" in plan.reason and "12.0 GB" in plan.reason
     assert plan.n_threads == (os.cpu_count() or 1,) * 2
@@ -207,3 +212,16 @@ def test_blind_order_shuffles_over_many_runs(pool: EnginePool) -> None:
         CompareRun(columns, replace(SETTINGS, blind=True), pool=pool).blind.shown for _ in range(64)
     }
     assert orders == {(0, 1), (1, 0)}  # both orders appear (fails with chance 2**-63)
+
+
+def test_a_failing_estimator_falls_back_to_one_by_one(pool: EnginePool) -> None:
+    def broken(path: Path, n_ctx: int) -> int:
+        raise RuntimeError("estimator bug")
+
+    run = CompareRun([ColumnSetup(stories()), ColumnSetup(stories())], SETTINGS, pool=pool,
+                     estimator=broken)  # fmt: skip
+    run.start("Once upon a time")
+    results = run.wait(60)
+    assert run.plan is not None and run.plan.mode == "sequential"
+    assert "memory estimate failed (estimator bug)" in run.plan.reason
+    assert [r.state for r in results] == ["done", "done"]
