@@ -317,3 +317,27 @@ def test_a_store_failure_is_shown_and_the_run_still_finishes(
     assert view.banner.label.text() == (
         "The comparison could not be saved: Could not save to the chat database: the disk is full."
     )
+
+
+def test_four_columns_blind_vote_names_a_slot(qtbot: Any, store: Store, pool: EnginePool) -> None:
+    view = make_view(qtbot, store, pool, SHORT)
+    view.column_count.setValue(4)
+    assert len(view.columns) == 4
+    view.blind_box.setChecked(True)
+    view.start_comparison("Once upon a time")
+    wait_done(qtbot, view)
+    assert [c.state for c in view.columns] == ["done"] * 4
+    assert set(view.vote_bar.buttons) == {
+        "Model A",
+        "Model B",
+        "Model C",
+        "Model D",
+        "tie",
+        "all_bad",
+    }
+    view.vote_bar.buttons["Model C"].click()
+    vote = store.comparisons.get(view.comparison_id).vote
+    assert vote is not None and vote.winner_position == view.order.shown[2]
+    assert len(vote.shown_order) == 4
+    view.column_count.setValue(2)
+    assert len(view.columns) == 2
