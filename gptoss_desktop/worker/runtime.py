@@ -229,6 +229,7 @@ class LoadedModel:
         stop_set = set(stops) if stops is not None else set(self.special_tokens()["eog"])
         stop_strings: list[str] = [s for s in req.get("stop_strings") or [] if s]
         sampler = self._sampler(req.get("sampling") or {})
+        control = set(self.special_tokens()["control"])
 
         kept = self._reuse_prefix(prompt)
         todo = prompt[kept:]
@@ -266,7 +267,8 @@ class LoadedModel:
                 yield Emitted(token=token, piece=self.piece(token), text="", t=now - t_start)
                 break
             piece = self.piece(token)
-            text_all += utf8.feed(piece)
+            if token not in control:  # control tokens (<s>, ...) keep their bytes, not text
+                text_all += utf8.feed(piece)
             new_text = ""
             if stop_strings:
                 hit = min(

@@ -196,3 +196,12 @@ def test_model_info_metadata_and_backend(stories: EngineClient) -> None:
     assert any(d["type"] == "CPU" for d in backend.devices)
     specials = stories.special_tokens()
     assert specials["bos"] == 1 and specials["eos"] == 2
+
+
+def test_control_tokens_keep_their_bytes_but_not_text(stories: EngineClient) -> None:
+    s = SamplingOptions(temperature=0.0, logit_bias={1: 100.0})  # force <s> (BOS, a control token)
+    gen = stories.generate(GenerateRequest(prompt_text="Once", max_tokens=2, sampling=s))
+    batches = list(gen)
+    assert gen.tokens == [1, 1]
+    assert [p for b in batches for p in b.pieces] == [b"<s>", b"<s>"]
+    assert gen.text == ""
