@@ -37,6 +37,9 @@ class TranscriptCanvas(QWidget):
     def __init__(self, placeholder: QLabel, history: QWidget, live: QWidget) -> None:
         super().__init__()
         self.placeholder, self.history, self.live = placeholder, history, live
+        # Opaque: when the view scrolls while an answer grows, Qt moves the pixels it already
+        # has and paints only the strip that comes into view.
+        self.setAutoFillBackground(True)
         for w in (placeholder, history, live):
             w.setParent(self)
         self._history_height: int | None = None
