@@ -8,6 +8,7 @@ process, the document index, the panel.
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 from collections.abc import Iterator
@@ -25,6 +26,7 @@ from gptoss_desktop.core.paths import AppPaths
 from gptoss_desktop.core.store.records import ChatSettings
 from gptoss_desktop.core.tools.approval import ApprovalMode
 from gptoss_desktop.ui.tools.prompts import PromptBridge
+from gptoss_desktop.ui.tools.raw import spans_text
 from gptoss_desktop.ui.tools.tool_panel import ToolPanel
 from gptoss_desktop.ui.tools.toolbox import ToolPreferences
 from gptoss_desktop.ui.tools.trace import (
@@ -214,14 +216,35 @@ def test_browser_without_a_folder_stays_off_and_says_so(harness: Harness) -> Non
     assert "documents folder" in notices[0].text
 
 
-def test_a_turn_without_tools_is_still_traced(harness: Harness) -> None:
-    harness.start([final("Hello!")], ChatSettings(), "Say hello.")
+def test_a_turn_without_tools_is_traced_shown_raw_and_exported(
+    harness: Harness, tmp_path: Path
+) -> None:
+    harness.start([final("Hello!")], ChatSettings(), "Say <|end|> hello.")
     result = harness.finish()
     assert result.final == "Hello!"
-    assert [e.kind for e in harness.panel.trace.entries] == [USER, MESSAGE]
+    trace = harness.panel.trace
+    assert [e.kind for e in trace.entries] == [USER, MESSAGE]
     assert "# Tools" not in harness.engine.prompt_text(0)
-    assert harness.panel.trace.generations[0].prompt[0].text == "<|start|>"
-    assert harness.panel.trace.generations[0].prompt[0].special
+    prompt, completion = trace.generations[0].prompt, trace.generations[0].completion
+    assert spans_text(prompt) == harness.engine.prompt_text(0)  # exactly what the model got
+    assert (prompt[0].text, prompt[0].special) == ("<|start|>", True)
+    user_text = next(s for s in prompt if "hello" in s.text)
+    assert not user_text.special and user_text.text.startswith("Say <|end|> hello.")
+    assert spans_text(completion) == "<|channel|>final<|message|>Hello!<|return|>"
+    assert [s.text for s in completion if s.special] == [
+        "<|channel|>", "<|message|>", "<|return|>",
+    ]  # fmt: skip
+
+    harness.panel.show_raw()
+    harness.panel.refresh()
+    assert "Generation 1" in harness.panel.raw_view.toPlainText()
+    data = json.loads(harness.panel.export_to(tmp_path / "t.json").read_text(encoding="utf-8"))
+    assert [e["kind"] for e in data["entries"]] == [USER, MESSAGE]
+    assert data["entries"][1]["text"] == "Hello!" and data["stop_reason"] == "final"
+    assert data["generations"][0]["completion"] == spans_text(completion)
+    text = harness.panel.export_to(tmp_path / "t.txt").read_text(encoding="utf-8")
+    assert "[assistant · final]" in text and "--- generation 1:" in text
+    assert harness.panel.copy_trace() == text
 
 
 def _wait_prompt(harness: Harness) -> str:
