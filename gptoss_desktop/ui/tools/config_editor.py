@@ -9,6 +9,7 @@ confine it, the box turns itself off and says why.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
 
@@ -184,13 +185,13 @@ class ToolConfigEditor(QDialog):
 
         def work() -> None:
             try:
-                layers = check()
+                ok, detail = True, check()
             except GptossError as exc:
-                relay.sig_done.emit(False, exc.message)
+                ok, detail = False, exc.message
             except Exception as exc:  # shown in the dialog, and python stays off
-                relay.sig_done.emit(False, f"{type(exc).__name__}: {exc}")
-            else:
-                relay.sig_done.emit(True, layers)
+                ok, detail = False, f"{type(exc).__name__}: {exc}"
+            with contextlib.suppress(RuntimeError):  # the dialog was closed meanwhile
+                relay.sig_done.emit(ok, detail)
 
         threading.Thread(target=work, name="sandbox-check", daemon=True).start()
 
