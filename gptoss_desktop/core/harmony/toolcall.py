@@ -1,7 +1,9 @@
 """Tool calls the model makes: reading them, asking for approval, running the handler.
 
 A handler is a plain callable ``(name, arguments) -> str``; ``arguments`` is the decoded JSON
-object for a JSON call, the raw text otherwise. Whatever goes wrong (arguments that are not
+object for a JSON call, the raw text otherwise. Handlers are found by the full recipient
+(``functions.get_weather``, ``browser.search``, ``python``) and, for functions, also by the bare
+function name (``get_weather``). Whatever goes wrong (arguments that are not
 JSON, an unknown function, a denied call, a handler that raises) becomes an error result the
 model reads (``{"error": "..."}``) and the caller sees as ``ToolOutcome.is_error``; it is never
 swallowed and never raised into the chat loop.
@@ -115,7 +117,9 @@ def run_tool_call(
     approve: ApprovalHook | None = None,
 ) -> ToolOutcome:
     """Validate, approve and run one call; every failure becomes an error outcome."""
-    handler = tools.get(call.name) if call.is_function else tools.get(call.recipient)
+    handler = tools.get(call.recipient)
+    if handler is None and call.is_function:
+        handler = tools.get(call.name)
     if handler is None:
         known = ", ".join(sorted(tools)) or "none"
         return ToolOutcome(
