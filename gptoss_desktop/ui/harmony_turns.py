@@ -143,22 +143,10 @@ class HarmonyTurnRunner:
         finished: list[GenerationFinished] = []
 
         def on_event(event: object) -> None:
-            if isinstance(event, MessageStart):
-                emit(PartStart(event.channel or "final", event.recipient))
-            elif isinstance(event, ContentDelta):
-                if event.text:
-                    emit(PartDelta(event.text))
-            elif isinstance(event, MessageEnd):
-                emit(PartEnd())
-            elif isinstance(event, ToolCallFinished):
-                outcome = event.outcome
-                emit(
-                    PartStart("commentary", "assistant", role="tool", author=outcome.call.recipient)
-                )
-                emit(PartDelta(outcome.output))
-                emit(PartEnd())
-            elif isinstance(event, GenerationFinished):
+            if isinstance(event, GenerationFinished):
                 finished.append(event)
+            else:
+                forward_event(event, emit)
 
         if self.tooling is not None:
             result = self.tooling.send(session, text, on_event, cancel)
@@ -168,6 +156,22 @@ class HarmonyTurnRunner:
 
     def cancel(self) -> None:
         self._cancel.cancel()
+
+
+def forward_event(event: object, emit: EmitEvent) -> None:
+    """A session's event as the chat window's: parts that start, grow and end."""
+    if isinstance(event, MessageStart):
+        emit(PartStart(event.channel or "final", event.recipient))
+    elif isinstance(event, ContentDelta):
+        if event.text:
+            emit(PartDelta(event.text))
+    elif isinstance(event, MessageEnd):
+        emit(PartEnd())
+    elif isinstance(event, ToolCallFinished):
+        outcome = event.outcome
+        emit(PartStart("commentary", "assistant", role="tool", author=outcome.call.recipient))
+        emit(PartDelta(outcome.output))
+        emit(PartEnd())
 
 
 def turn_metrics(generations: list[GenerationFinished]) -> dict[str, Any]:

@@ -187,9 +187,14 @@ def speaks_harmony(special: dict[str, Any]) -> bool:
 
 
 def runner_for(client: EngineClient) -> TurnRunner:
-    """The runner that fits what the loaded model speaks."""
+    """The runner that fits what the loaded model speaks: Harmony, its chat template, or
+    plain completion (a model without a chat format, such as a story model)."""
     if speaks_harmony(client.special_tokens()):
         from gptoss_desktop.ui.harmony_turns import HarmonyTurnRunner
 
         return HarmonyTurnRunner(client)
+    if client.info is not None and (client.info.chat_template or "").strip():
+        from gptoss_desktop.ui.template_turns import TemplateTurnRunner
+
+        return TemplateTurnRunner(client)
     return CompletionTurnRunner(client)

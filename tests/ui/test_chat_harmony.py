@@ -119,3 +119,40 @@ def test_dropping_oldest_turns_lets_the_chat_go_on(qtbot, tmp_path: Path) -> Non
     assert answered.error is None and answered.rows
     # The dropped turns are still shown and stored; only the model no longer sees them.
     assert len(w.store.messages.active_path(w.chat.conversation.id)) == 4
+
+
+SIMPLE_TEMPLATE = (
+    "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}"
+    "{% if add_generation_prompt %}assistant:{% endif %}"
+)
+
+
+def test_a_chat_template_model_streams_through_its_template(qtbot, tmp_path: Path) -> None:
+    """A non-Harmony chat model: the thread goes through its (sandboxed) chat template."""
+    from gptoss_desktop.ui.template_turns import TemplateTurnRunner, chat_messages
+
+    w = make_window(qtbot, tmp_path / "home")
+    load_model(qtbot, w, story_model())
+    model = w.engines.current
+    model.runner = TemplateTurnRunner(model.client, template_override=SIMPLE_TEMPLATE)
+    assert model.runner.format == "template"
+    set_chat_settings(w, temperature=0.0, max_tokens=24, instructions="Tell stories.")
+    first = send(qtbot, w, "Once upon a time")
+    second = send(qtbot, w, "The end")
+    assert first.error is None and second.error is None
+    rows = [w.store.messages.get(r.id) for r in second.rows]
+    assert rows and rows[-1].channel == "final" and rows[-1].content
+    assert assistant_widgets(w)[-1].answer_text() == "".join(r.content for r in rows)
+    thread = w.store.messages.active_path(w.chat.conversation.id)
+    seen = chat_messages(thread)
+    assert [m.role for m in seen] == ["user", "assistant", "user", "assistant"]
+    # The model saw the template's text: its prompt is the rendered chat, system first.
+    prompt = model.client.detokenize(
+        model.client.evaluated_tokens[: second.result.metrics["prompt_tokens"]]
+    )
+    assert (
+        prompt.removeprefix("<s>")
+        .lstrip()
+        .startswith("system: Tell stories.\nuser: Once upon a time\nassistant:")
+    )
+    assert prompt.rstrip().endswith("user: The end\nassistant:")

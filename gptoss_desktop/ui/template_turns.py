@@ -1,0 +1,98 @@
+"""The turn runner for chat models that are not Harmony models (Llama, Qwen, Mistral...).
+
+Each turn builds a :class:`TemplateChatSession` (compare mode's session: the model's own chat
+template from its GGUF, rendered in a sandbox, or ChatML) from the stored thread and sends
+the last user message. Reasoning written as ``<think>...</think>`` arrives on the
+``analysis`` channel, the answer on ``final``, with the same events as a Harmony turn.
+Qt-free.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from gptoss_desktop.core.compare.prompting import PromptBuilder
+from gptoss_desktop.core.compare.session import TemplateChatSession
+from gptoss_desktop.core.compare.templates import ChatMessage
+from gptoss_desktop.core.errors import HarmonyError
+from gptoss_desktop.core.harmony import CancelToken, GenerationFinished
+from gptoss_desktop.core.store.records import ChatSettings, Message
+from gptoss_desktop.ui.harmony_turns import context_used, forward_event, turn_metrics
+from gptoss_desktop.ui.turns import EmitEvent, TurnResult, check_fits, sampling_for
+
+if TYPE_CHECKING:
+    from gptoss_desktop.core.engine import EngineClient
+
+
+def chat_messages(history: Sequence[Message]) -> list[ChatMessage]:
+    """The plain chat a template sees: user messages and final answers (no reasoning)."""
+    out = []
+    for m in history:
+        if m.status == "error" or not m.content:
+            continue
+        if m.role == "user":
+            out.append(ChatMessage("user", m.content))
+        elif m.role == "assistant" and m.channel in (None, "final"):
+            out.append(ChatMessage("assistant", m.content))
+    return out
+
+
+class TemplateTurnRunner:
+    kind = "template"
+
+    def __init__(self, client: EngineClient, *, template_override: str | None = None) -> None:
+        assert client.info is not None
+        self._client = client
+        self.n_ctx = client.info.n_ctx
+        self._builder = PromptBuilder(client, template_override=template_override)
+        self._cancel = CancelToken()
+
+    @property
+    def format(self) -> str:
+        return str(self._builder.format)
+
+    @staticmethod
+    def _system(settings: ChatSettings) -> str:
+        parts = [settings.system_prompt.strip(), settings.instructions.strip()]
+        return "\n\n".join(p for p in parts if p)
+
+    def _split(
+        self, history: Sequence[Message], settings: ChatSettings
+    ) -> tuple[list[ChatMessage], str]:
+        if not history or history[-1].role != "user":
+            raise HarmonyError("A turn must answer a user message: write one first.")
+        system = self._system(settings)
+        earlier = ([ChatMessage("system", system)] if system else []) + chat_messages(history[:-1])
+        return earlier, history[-1].content
+
+    def count_tokens(self, history: Sequence[Message], settings: ChatSettings) -> int:
+        earlier, text = self._split(history, settings)
+        return len(self._builder.build([*earlier, ChatMessage("user", text)]).tokens)
+
+    def run(
+        self, history: Sequence[Message], settings: ChatSettings, emit: EmitEvent
+    ) -> TurnResult:
+        self._cancel = cancel = CancelToken()
+        earlier, text = self._split(history, settings)
+        prompt = self._builder.build([*earlier, ChatMessage("user", text)])
+        session = TemplateChatSession(
+            self._client,
+            history=earlier,
+            sampling=sampling_for(settings),
+            max_tokens=check_fits(len(prompt.tokens), settings, self.n_ctx),
+            builder=self._builder,
+        )
+        finished: list[GenerationFinished] = []
+
+        def on_event(event: object) -> None:
+            if isinstance(event, GenerationFinished):
+                finished.append(event)
+            else:
+                forward_event(event, emit)
+
+        result = session.send(text, on_event=on_event, cancel=cancel)
+        return TurnResult(result.stop_reason, turn_metrics(finished), context_used(finished))
+
+    def cancel(self) -> None:
+        self._cancel.cancel()
