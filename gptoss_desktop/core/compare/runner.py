@@ -17,16 +17,14 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
-from pathlib import Path
-from typing import Any, Literal
+from dataclasses import replace
+from typing import Any
 
 from gptoss_desktop.core.compare.blind import BlindOrder
 from gptoss_desktop.core.compare.engines import EnginePool, MeteredEngine
 from gptoss_desktop.core.compare.metrics import ColumnMetrics, LiveMeter, process_peak_rss
 from gptoss_desktop.core.compare.scheduling import (
     MemoryEstimator,
-    ScheduleChoice,
     SchedulePlan,
     default_memory_estimate,
     plan_schedule,
@@ -34,105 +32,46 @@ from gptoss_desktop.core.compare.scheduling import (
 )
 from gptoss_desktop.core.compare.sessions import SessionFactory, open_session
 from gptoss_desktop.core.compare.templates import ChatMessage
+from gptoss_desktop.core.compare.updates import (
+    ColumnEnded,
+    ColumnMetricsChanged,
+    ColumnResult,
+    ColumnSetup,
+    ColumnState,
+    ColumnStateChanged,
+    ColumnText,
+    CompareSettings,
+    Listener,
+    RunEnded,
+    RunPlanned,
+    RunUpdate,
+)
 from gptoss_desktop.core.engine import LoadOptions, SamplingOptions
 from gptoss_desktop.core.errors import GptossError, WorkerCrashed
 from gptoss_desktop.core.harmony.cancel import CancelToken
 from gptoss_desktop.core.harmony.parse import ContentDelta
 from gptoss_desktop.core.harmony.session import GenerationFinished
 
-ColumnState = Literal["pending", "queued", "loading", "streaming", "done", "error", "cancelled"]
-ENDED: frozenset[str] = frozenset({"done", "error", "cancelled"})
 MAX_COLUMNS = 4
 RSS_POLL_S = 0.25
 
 _log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class ColumnSetup:
-    """One column: a model file, an optional display name and optional overrides."""
-
-    model_path: Path
-    label: str = ""
-    sampling: SamplingOptions | None = None  # None: the comparison's shared settings
-    max_tokens: int | None = None
-    system_prompt: str | None = None
-    template_override: str | None = None
-
-    @property
-    def name(self) -> str:
-        return self.label or Path(self.model_path).stem
-
-
-@dataclass(frozen=True)
-class CompareSettings:
-    """Shared by every column. ``sampling.seed=None``: one random seed, the same for all."""
-
-    sampling: SamplingOptions = field(default_factory=SamplingOptions)
-    max_tokens: int = 512
-    n_ctx: int = 4096
-    system_prompt: str = ""
-    schedule: ScheduleChoice = "auto"
-    n_threads: int | None = None  # None: divided between concurrent workers
-    blind: bool = False
-
-
-@dataclass(frozen=True)
-class ColumnResult:
-    position: int
-    label: str
-    model_path: str
-    state: ColumnState
-    answer: str = ""
-    reasoning: str = ""
-    metrics: ColumnMetrics = field(default_factory=ColumnMetrics)
-    error: str | None = None
-    error_details: str = ""
-    settings: dict[str, Any] = field(default_factory=dict)
-
-
-# --- what the listener receives (from column threads) ------------------------------------------
-@dataclass(frozen=True)
-class ColumnStateChanged:
-    position: int
-    state: ColumnState
-    message: str = ""
-
-
-@dataclass(frozen=True)
-class ColumnText:
-    position: int
-    channel: str  # "analysis" (reasoning) or "final" (answer)
-    text: str
-
-
-@dataclass(frozen=True)
-class ColumnMetricsChanged:
-    position: int
-    metrics: ColumnMetrics
-
-
-@dataclass(frozen=True)
-class ColumnEnded:
-    result: ColumnResult
-
-
-@dataclass(frozen=True)
-class RunEnded:
-    results: tuple[ColumnResult, ...]
-
-
-@dataclass(frozen=True)
-class RunPlanned:
-    """How the columns will run (all at once or one by one) and why."""
-
-    plan: SchedulePlan
-
-
-RunUpdate = (
-    RunPlanned | ColumnStateChanged | ColumnText | ColumnMetricsChanged | ColumnEnded | RunEnded
-)
-Listener = Callable[[RunUpdate], None]
+__all__ = [
+    "ColumnEnded",
+    "ColumnMetricsChanged",
+    "ColumnResult",
+    "ColumnSetup",
+    "ColumnState",
+    "ColumnStateChanged",
+    "ColumnText",
+    "CompareRun",
+    "CompareSettings",
+    "Listener",
+    "RunEnded",
+    "RunPlanned",
+    "RunUpdate",
+]
 
 
 class CompareRun:

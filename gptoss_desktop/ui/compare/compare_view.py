@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import time
 from collections.abc import Sequence
 from dataclasses import replace
@@ -19,17 +18,11 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
-    QCheckBox,
-    QDoubleSpinBox,
     QFileDialog,
     QHBoxLayout,
-    QLabel,
-    QMenu,
     QPlainTextEdit,
     QPushButton,
-    QSpinBox,
     QSplitter,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -54,13 +47,9 @@ from gptoss_desktop.core.compare.runner import (
 from gptoss_desktop.core.compare.scheduling import SchedulePlan
 from gptoss_desktop.core.engine import SamplingOptions
 from gptoss_desktop.core.errors import GptossError
-from gptoss_desktop.core.store.compare_export import (
-    export_comparison_csv,
-    export_comparison_json,
-    export_comparison_markdown,
-)
 from gptoss_desktop.core.store.store import Store
 from gptoss_desktop.ui.compare.column_widget import CompareColumnWidget
+from gptoss_desktop.ui.compare.compare_toolbar import EXPORT_SUFFIXES, CompareToolbar, export_text
 from gptoss_desktop.ui.compare.leaderboard import LeaderboardDialog
 from gptoss_desktop.ui.compare.metrics_chart import MetricsChart
 from gptoss_desktop.ui.compare.overrides import ColumnOverridesDialog
@@ -68,8 +57,6 @@ from gptoss_desktop.ui.compare.run_adapter import CompareRunAdapter
 from gptoss_desktop.ui.compare.scroll_sync import ScrollSync
 from gptoss_desktop.ui.compare.vote_bar import VoteBar
 from gptoss_desktop.ui.errors import Banner, describe
-
-EXPORTS = {"markdown": ".md", "json": ".json", "csv": ".csv"}
 
 
 class CompareView(QWidget):
@@ -109,59 +96,20 @@ class CompareView(QWidget):
     # --- layout ---------------------------------------------------------------------------------
     def _build(self) -> None:
         layout = QVBoxLayout(self)
-        bar = QHBoxLayout()
-        bar.addWidget(QLabel("Columns"))
-        self.column_count = QSpinBox()
-        self.column_count.setRange(2, 4)
-        self.column_count.setAccessibleName("Number of columns")
-        self.column_count.valueChanged.connect(self.set_column_count)
-        bar.addWidget(self.column_count)
-        self.blind_box = QCheckBox("Blind")
-        self.blind_box.setToolTip("Hide the names and shuffle the columns until you vote")
-        self.blind_box.setChecked(self.settings.blind)
-        bar.addWidget(self.blind_box)
-        self.sync_box = QCheckBox("Sync scrolling")
-        bar.addWidget(self.sync_box)
-        bar.addWidget(QLabel("Temperature"))
-        self.temperature = QDoubleSpinBox()
-        self.temperature.setRange(0.0, 2.0)
-        self.temperature.setSingleStep(0.1)
-        self.temperature.setValue(self.settings.sampling.temperature)
-        bar.addWidget(self.temperature)
-        bar.addWidget(QLabel("Max tokens"))
-        self.max_tokens = QSpinBox()
-        self.max_tokens.setRange(1, 32768)
-        self.max_tokens.setValue(self.settings.max_tokens)
-        bar.addWidget(self.max_tokens)
-        bar.addWidget(QLabel("Seed"))
-        self.seed = QSpinBox()
-        self.seed.setRange(-1, 2**31 - 1)
-        self.seed.setSpecialValueText("Random")
-        seed = self.settings.sampling.seed
-        self.seed.setValue(-1 if seed is None else seed)
-        self.seed.setToolTip("The same seed goes to every column")
-        bar.addWidget(self.seed)
-        bar.addStretch(1)
-        self.history_button = QToolButton()
-        self.history_button.setText("Saved…")
-        self.history_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        self.history_menu = QMenu(self.history_button)
-        self.history_menu.aboutToShow.connect(self._fill_history_menu)
-        self.history_button.setMenu(self.history_menu)
-        bar.addWidget(self.history_button)
-        self.leaderboard_button = QPushButton("Leaderboard")
-        self.leaderboard_button.clicked.connect(self.show_leaderboard)
-        bar.addWidget(self.leaderboard_button)
-        self.export_button = QToolButton()
-        self.export_button.setText("Export")
-        self.export_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        menu = QMenu(self.export_button)
-        for fmt, label in (("markdown", "Markdown…"), ("json", "JSON…"), ("csv", "CSV (metrics)…")):
-            menu.addAction(label, functools.partial(self._export_dialog, fmt))
-        self.export_button.setMenu(menu)
-        self.export_button.setEnabled(False)
-        bar.addWidget(self.export_button)
-        layout.addLayout(bar)
+        self.toolbar = CompareToolbar(self.settings, self)
+        tb = self.toolbar
+        self.column_count, self.blind_box, self.sync_box = (
+            tb.column_count,
+            tb.blind_box,
+            tb.sync_box,
+        )
+        self.temperature, self.max_tokens, self.seed = tb.temperature, tb.max_tokens, tb.seed
+        self.history_menu, self.export_button = tb.history_menu, tb.export_button
+        tb.column_count.valueChanged.connect(self.set_column_count)
+        tb.history_menu.aboutToShow.connect(self._fill_history_menu)
+        tb.leaderboard_button.clicked.connect(self.show_leaderboard)
+        tb.sig_export.connect(self._export_dialog)
+        layout.addWidget(tb)
 
         self.banner = Banner(self)
         layout.addWidget(self.banner)
@@ -456,21 +404,14 @@ class CompareView(QWidget):
         """Write the current comparison as ``fmt`` (markdown, json, csv) to ``path``."""
         if self.comparison_id is None:
             raise ValueError("no comparison to export")
-        if fmt == "markdown":
-            text = export_comparison_markdown(self.store, self.comparison_id)
-        elif fmt == "json":
-            text = json.dumps(
-                export_comparison_json(self.store, self.comparison_id), ensure_ascii=False, indent=2
-            )
-        elif fmt == "csv":
-            text = export_comparison_csv(self.store, self.comparison_id)
-        else:
-            raise ValueError(f"unknown export format {fmt!r}")
-        Path(path).write_text(text, encoding="utf-8", newline="")
+        Path(path).write_text(
+            export_text(self.store, self.comparison_id, fmt), encoding="utf-8", newline=""
+        )
         return Path(path)
 
+    @Slot(str)
     def _export_dialog(self, fmt: str) -> None:
-        suffix = EXPORTS[fmt]
+        suffix = EXPORT_SUFFIXES[fmt]
         name, _ = QFileDialog.getSaveFileName(
             self, "Export comparison", f"comparison-{self.comparison_id}{suffix}"
         )
