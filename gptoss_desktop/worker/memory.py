@@ -8,6 +8,16 @@ import sys
 def peak_rss_bytes() -> int:
     if sys.platform == "win32":
         return _peak_windows()
+    if sys.platform.startswith("linux"):
+        # ru_maxrss would include the parent's memory at fork time (Linux keeps it across
+        # fork+exec); the kernel's high-water mark of this process is VmHWM.
+        try:
+            with open("/proc/self/status", "rb") as fh:
+                for line in fh:
+                    if line.startswith(b"VmHWM:"):
+                        return int(line.split()[1]) * 1024
+        except OSError:
+            pass
     import resource
 
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
