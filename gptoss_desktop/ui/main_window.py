@@ -308,6 +308,8 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         """Stop a generation cleanly, stop the workers, then close."""
         self.chat.shutdown(timeout=10.0)
+        if self.compare_page is not None:
+            self.compare_page.shutdown(timeout=10.0)
         self.engines.close()
         self.tasks.wait(10_000)
         super().closeEvent(event)
