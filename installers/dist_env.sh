@@ -25,7 +25,7 @@ case "$(uname -s)-$(uname -m)" in
   Darwin-*)      FLAGS="-DGGML_NATIVE=OFF -DGGML_METAL=ON -DGGML_METAL_EMBED_LIBRARY=ON" ;;
   *) echo "dist_env.sh: unsupported platform $(uname -s)-$(uname -m)" >&2; exit 2 ;;
 esac
-FLAGS="$FLAGS ${LLAMA_EXTRA_CMAKE_ARGS:-}"
+FLAGS="$(echo $FLAGS ${LLAMA_EXTRA_CMAKE_ARGS:-})"  # one space between flags, none around
 STAMP="$WHEELS/cmake-args.txt"
 
 log() { printf '[dist_env] %s\n' "$*" >&2; }
@@ -38,7 +38,7 @@ fi
 
 mkdir -p "$WHEELS"
 wheel="$(ls "$WHEELS"/llama_cpp_python-"$LLAMA_VERSION"-*.whl 2>/dev/null | head -n1 || true)"
-if [[ -n "$wheel" && "$(cat "$STAMP" 2>/dev/null)" != "$FLAGS" ]]; then
+if [[ -n "$wheel" && "$(echo $(cat "$STAMP" 2>/dev/null))" != "$FLAGS" ]]; then
   log "existing wheel was built with other flags; rebuilding"
   rm -f "$wheel"
   wheel=""
@@ -61,7 +61,8 @@ print("\n".join(d for d in deps if not d.startswith("llama-cpp-python")))
 PY
 )"
 mapfile -t dep_list <<<"$deps"
-"$VENV/bin/python" -m pip install --quiet "${dep_list[@]}" "$PYINSTALLER_SPEC"
+"$VENV/bin/python" -m pip install --quiet "${dep_list[@]}" "$PYINSTALLER_SPEC" "$wheel"
+# The wheel built here, even where another build of the same version was installed before.
 "$VENV/bin/python" -m pip install --quiet --force-reinstall --no-deps "$wheel"
 log "ready: $("$VENV/bin/python" -c 'import llama_cpp, PyInstaller; print("llama_cpp", llama_cpp.__version__, "PyInstaller", PyInstaller.__version__)')"
 echo "$VENV/bin/python"

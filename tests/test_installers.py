@@ -79,6 +79,7 @@ def test_spec_runs_and_points_at_real_files(monkeypatch: pytest.MonkeyPatch) -> 
     dests = {(Path(src).name, dest) for src, dest in datas}
     assert ("gptoss-desktop.svg", "resources/icons") in dests
     assert (f"{APP_ID}.desktop", "resources/linux") in dests
+    assert ("catalog.json", "gptoss_desktop/core/library") in dests  # package data
     assert [d for _, d in datas].count("resources/models") == 1
     (exe,) = made["EXE"]
     assert exe.kwargs["name"] == "gptoss-desktop" and exe.kwargs["console"] is True

@@ -37,6 +37,7 @@ def test_cli_flag_runs_every_check_and_prints_one_ok_line(gptoss_home: Path) -> 
     assert f"generated {selftest.GENERATE_TOKENS} tokens on CPU" in line
     assert f"data folder writable ({gptoss_home.resolve() / 'data'})" in line
     assert "keychain" in line
+    assert "model catalog (" in line
     assert "Qt offscreen platform" in line
     assert "SVG icon rendered" in line
     assert proc.stderr == ""
@@ -124,3 +125,17 @@ def test_keychain_absent_is_reported_and_a_hung_one_fails_in_time() -> None:
         assert time.monotonic() - started < 5
     finally:
         keyring.set_keyring(previous)
+
+
+def test_the_cpu_variant_ggml_chose_is_read_from_its_log() -> None:
+    # The line ggml writes when a GGML_CPU_ALL_VARIANTS build picks its CPU module.
+    log = [
+        "llama_model_loader: loaded meta data with 30 key-value pairs",
+        "load_backend: loaded CPU backend from /opt/app/_internal/llama_cpp/lib/libggml-cpu-haswell.so",
+    ]
+    assert selftest.cpu_variant(log) == "haswell"
+    assert (
+        selftest.cpu_variant([r"load_backend: loaded CPU backend from C:\app\ggml-cpu-zen4.dll"])
+        == "zen4"
+    )
+    assert selftest.cpu_variant(log[:1]) is None  # a build with the CPU code built in

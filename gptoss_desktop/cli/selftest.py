@@ -1,7 +1,7 @@
 """``gptoss-desktop --self-test``: prove an installed (or frozen) app can do its job here.
 
 It loads the bundled demo model in a real worker process and generates a few tokens,
-checks the data folder is writable, asks the OS keychain a question (an absent keychain is
+checks the package's data files are there (the model catalog), the data folder is writable, asks the OS keychain a question (an absent keychain is
 reported, not a failure), and has Qt create its application object and paint a widget with
 the platform plugin in use (offscreen, xcb, wayland, cocoa, windows). The Qt part runs in a
 child process, because a Qt platform plugin that cannot load aborts the process.
@@ -13,6 +13,7 @@ Exactly one line comes out: ``gptoss-desktop self-test OK: ...`` on stdout with 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -98,16 +99,29 @@ def check_generation(model: Path) -> str:
         for _batch in generation:
             pass
         metrics = generation.wait()
+        variant = cpu_variant(client.stderr_tail())
     if metrics.completion_tokens != GENERATE_TOKENS or len(generation.tokens) != GENERATE_TOKENS:
         raise GptossError(
             f"asked {model.name} for {GENERATE_TOKENS} tokens, got {len(generation.tokens)} "
             f"(stop reason {metrics.stop_reason}); reinstall the app"
         )
     took = time.monotonic() - started
+    where = f"{backend.backend} ({variant} variant)" if variant else backend.backend
     return (
-        f"{model.name} generated {GENERATE_TOKENS} tokens on {backend.backend} "
+        f"{model.name} generated {GENERATE_TOKENS} tokens on {where} "
         f"(llama.cpp binding {backend.llama_cpp_version}, {took:.1f} s)"
     )
+
+
+def cpu_variant(worker_stderr: list[str]) -> str | None:
+    """Which CPU backend module ggml chose (builds with GGML_CPU_ALL_VARIANTS), from its log."""
+    for line in worker_stderr:
+        found = re.search(
+            r"loaded CPU backend from .*ggml-cpu-([A-Za-z0-9_]+)\.(so|dll|dylib)", line
+        )
+        if found:
+            return found.group(1)
+    return None
 
 
 def check_data_folder(paths: AppPaths) -> str:
@@ -124,6 +138,18 @@ def check_data_folder(paths: AppPaths) -> str:
     finally:
         probe.unlink(missing_ok=True)
     return f"data folder writable ({paths.data_dir})"
+
+
+def check_package_data() -> str:
+    """The package's own data files made it into this install (the model catalog)."""
+    from gptoss_desktop.core.library.catalog import BUILTIN_CATALOG, Catalog
+
+    if not BUILTIN_CATALOG.is_file():
+        raise GptossError(f"the model catalog {BUILTIN_CATALOG} is missing; reinstall the app")
+    entries = Catalog.load().entries
+    if not entries:
+        raise GptossError(f"the model catalog {BUILTIN_CATALOG} lists no models; reinstall the app")
+    return f"model catalog ({len(entries)} models)"
 
 
 def _ask_keychain() -> str:
@@ -222,6 +248,7 @@ def collect_checks(model_dirs: list[Path] | None = None) -> list[CheckResult]:
     return [
         _run("model", lambda: check_generation(find_demo_model(dirs))),
         _run("data", lambda: check_data_folder(AppPaths.from_env())),
+        _run("catalog", check_package_data),
         _run("keychain", check_keychain),
         _run("qt", check_qt),
     ]
