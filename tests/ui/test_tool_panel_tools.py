@@ -25,9 +25,8 @@ from gptoss_desktop.core.harmony.vocab import ByteVocabulary
 from gptoss_desktop.core.paths import AppPaths
 from gptoss_desktop.core.store.records import ChatSettings
 from gptoss_desktop.core.tools.approval import ApprovalMode
-from gptoss_desktop.ui.tools.prompts import PromptBridge
+from gptoss_desktop.ui.tools.controller import ToolPanelController
 from gptoss_desktop.ui.tools.raw import spans_text
-from gptoss_desktop.ui.tools.tool_panel import ToolPanel
 from gptoss_desktop.ui.tools.toolbox import ToolPreferences
 from gptoss_desktop.ui.tools.trace import (
     MESSAGE,
@@ -35,9 +34,7 @@ from gptoss_desktop.ui.tools.trace import (
     TOOL_CALL,
     TOOL_RESULT,
     USER,
-    TraceRecorder,
 )
-from gptoss_desktop.ui.tools.wiring import ToolWiring
 from tests.core.harmony.scripted import ScriptedEngine
 from tests.core.tools.conftest import require_sandbox_support
 
@@ -60,17 +57,26 @@ def final(text: str) -> str:
 
 
 class Harness:
+    """The window's tool controller (panel, prompt bridge, wiring) without the window."""
+
     def __init__(self, qtbot: Any, home: Path, prefs: ToolPreferences) -> None:
         self.qtbot = qtbot
+        self.controller = ToolPanelController(AppPaths.under(home))
+        self.controller.chat_key = lambda: "1"
         self.prefs = prefs
-        self.bridge = PromptBridge()
-        self.panel = ToolPanel(TraceRecorder(), self.bridge)
+        self.bridge, self.wiring = self.controller.prompts, self.controller.wiring
+        self.panel = self.controller.panel
         qtbot.addWidget(self.panel)
         self.panel.resize(520, 700)
         self.panel.show()
-        self.wiring = ToolWiring(
-            AppPaths.under(home), self.bridge, self.panel.recorder, preferences=lambda: self.prefs
-        )
+
+    @property
+    def prefs(self) -> ToolPreferences:
+        return self.controller.preferences
+
+    @prefs.setter
+    def prefs(self, value: ToolPreferences) -> None:
+        self.controller.preferences = value
 
     def start(self, replies: list[str], settings: ChatSettings, text: str, chat: int = 1) -> Any:
         self.engine = ScriptedEngine(replies)
@@ -136,8 +142,7 @@ def test_python_runs_in_the_sandbox_keeps_state_and_resets(harness: Harness) -> 
     assert all(o.untrusted and o.source == "python" and not o.is_error for o in outputs)
     assert all(o.duration_s is not None for o in outputs)
 
-    harness.panel.sig_reset_python.connect(lambda: harness.wiring.chat_tools("1").reset_python())
-    harness.panel.reset_button.click()
+    harness.panel.reset_button.click()  # the controller resets this chat's python
     harness.start([call("python", "print(x)"), final("gone")], PYTHON_ON, "Again.")
     result = harness.finish()  # no card: still always allowed in this chat
     output = harness.entries(TOOL_RESULT)[0]
@@ -204,6 +209,10 @@ def test_browser_search_open_find_and_citations_as_links(harness: Harness, tmp_p
     assert urls[0] == (docs / "garden.md").resolve().as_uri() + "#L2-L3"
     row = harness.panel.trace_view.rows[harness.panel.trace.entries.index(answer)]
     assert not row.links.isHidden() and f'href="{urls[0]}"' in row.links.text()
+    linked = harness.controller.linked_answer(answer.text)  # for the chat view
+    assert linked is not None and linked.markdown.startswith(
+        f"Rich soil with compost ([garden.md L2-L3]({urls[0]}))"
+    )
 
 
 def test_browser_without_a_folder_stays_off_and_says_so(harness: Harness) -> None:

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QDialog, QDockWidget, QWidget
 from gptoss_desktop.core.errors import GptossError, ToolError
 from gptoss_desktop.core.paths import AppPaths
 from gptoss_desktop.core.store.records import ChatSettings
+from gptoss_desktop.core.tools.browser import LinkedAnswer, link_citations
 from gptoss_desktop.ui.tools.config_editor import ToolConfigEditor
 from gptoss_desktop.ui.tools.prompts import PromptBridge
 from gptoss_desktop.ui.tools.tool_panel import ToolPanel
@@ -108,6 +109,13 @@ class ToolPanelController(QObject):
             prefs.save(self.paths.config_dir)
         except OSError as exc:
             raise GptossError(f"The tool settings could not be saved: {exc.strerror}.") from None
+
+    def linked_answer(self, text: str, chat_key: str | None = None) -> LinkedAnswer | None:
+        """``text`` with its browser citations as Markdown links to the documents (for the
+        chat view), or None when the chat has not browsed."""
+        tools = self.wiring.chat_tools(chat_key or self.chat_key())
+        browser = tools.browser_session
+        return link_citations(text, browser) if browser is not None else None
 
     def reset_python(self) -> None:
         tools = self.wiring.chat_tools(self.chat_key())
