@@ -127,15 +127,15 @@ def test_keychain_absent_is_reported_and_a_hung_one_fails_in_time() -> None:
         keyring.set_keyring(previous)
 
 
-def test_the_cpu_variant_ggml_chose_is_read_from_its_log() -> None:
-    # The line ggml writes when a GGML_CPU_ALL_VARIANTS build picks its CPU module.
-    log = [
-        "llama_model_loader: loaded meta data with 30 key-value pairs",
-        "load_backend: loaded CPU backend from /opt/app/_internal/llama_cpp/lib/libggml-cpu-haswell.so",
+def test_the_cpu_variant_ggml_chose_is_read_from_the_worker_mappings() -> None:
+    # Paths as /proc/PID/maps shows them when a GGML_CPU_ALL_VARIANTS build picked a module.
+    maps = [
+        "/opt/app/_internal/libpython3.11.so.1.0",
+        "/opt/app/_internal/llama_cpp/lib/libggml-cpu-haswell.so",
     ]
-    assert selftest.cpu_variant(log) == "haswell"
-    assert (
-        selftest.cpu_variant([r"load_backend: loaded CPU backend from C:\app\ggml-cpu-zen4.dll"])
-        == "zen4"
-    )
-    assert selftest.cpu_variant(log[:1]) is None  # a build with the CPU code built in
+    assert selftest.cpu_variant(maps) == "haswell"
+    assert selftest.cpu_variant([r"C:\app\_internal\llama_cpp\lib\ggml-cpu-zen4.dll"]) == "zen4"
+    assert selftest.cpu_variant(maps[:1]) is None  # CPU code built into libggml
+    if sys.platform.startswith("linux"):
+        assert any("libpython" in p or "python3" in p for p in selftest.mapped_files(os.getpid()))
+    assert selftest.mapped_files(2**22 + 12345) == []  # no such process

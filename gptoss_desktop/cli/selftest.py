@@ -18,7 +18,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,7 +99,7 @@ def check_generation(model: Path) -> str:
         for _batch in generation:
             pass
         metrics = generation.wait()
-        variant = cpu_variant(client.stderr_tail())
+        variant = cpu_variant(mapped_files(client.pid))
     if metrics.completion_tokens != GENERATE_TOKENS or len(generation.tokens) != GENERATE_TOKENS:
         raise GptossError(
             f"asked {model.name} for {GENERATE_TOKENS} tokens, got {len(generation.tokens)} "
@@ -113,15 +113,22 @@ def check_generation(model: Path) -> str:
     )
 
 
-def cpu_variant(worker_stderr: list[str]) -> str | None:
-    """Which CPU backend module ggml chose (builds with GGML_CPU_ALL_VARIANTS), from its log."""
-    for line in worker_stderr:
-        found = re.search(
-            r"loaded CPU backend from .*ggml-cpu-([A-Za-z0-9_]+)\.(so|dll|dylib)", line
-        )
+def cpu_variant(mapped_files: Iterable[str]) -> str | None:
+    """Which CPU backend module ggml chose (GGML_CPU_ALL_VARIANTS builds), from mapped files."""
+    for path in mapped_files:
+        found = re.search(r"ggml-cpu-([A-Za-z0-9_]+)\.(so|dll|dylib)$", path)
         if found:
             return found.group(1)
     return None
+
+
+def mapped_files(pid: int) -> list[str]:
+    """Files a process has mapped (Linux /proc; empty elsewhere)."""
+    try:
+        with open(f"/proc/{pid}/maps", encoding="utf-8", errors="replace") as f:
+            return [line.split(None, 5)[5].strip() for line in f if len(line.split(None, 5)) == 6]
+    except OSError:
+        return []
 
 
 def check_data_folder(paths: AppPaths) -> str:
