@@ -40,6 +40,8 @@ mkdir -p "$OUT"
 "$PY" -m PyInstaller --noconfirm --log-level WARN --distpath "$BUILD/dist" --workpath "$BUILD/pyinstaller" \
   installers/gptoss-desktop.spec
 [[ -d "$APP" ]] || fail "PyInstaller made no .app"
+# The wheel holds each llama.cpp library three times: one file, two symlinks (one ggml instance).
+"$PY" "$ROOT/installers/tools/bundle_tool.py" dedupe "$APP/Contents"
 size="$(mib "$APP")"
 echo "size: app ${size} MiB (budget ${BUNDLE_MAX_MIB} MiB)"
 (( size <= BUNDLE_MAX_MIB )) || fail "app over budget"

@@ -74,12 +74,26 @@ def bundle_size(path: Path) -> int:
 
 
 # --- commands ---------------------------------------------------------------------------------
+# ELF, and Mach-O (64-bit, either byte order, and universal) for macOS bundles.
+_LIBRARY_MAGIC = (b"\x7fELF", b"\xcf\xfa\xed\xfe", b"\xfe\xed\xfa\xcf", b"\xca\xfe\xba\xbe")
+_LIBRARY_NAME = re.compile(r"\.so(\.\d+)*$|\.dylib$")
+
+
+def shared_libraries(root: Path) -> list[Path]:
+    out = []
+    for path in sorted(root.rglob("*")):
+        if path.is_symlink() or not path.is_file() or not _LIBRARY_NAME.search(path.name):
+            continue
+        with open(path, "rb") as f:
+            if f.read(4) in _LIBRARY_MAGIC:
+                out.append(path)
+    return out
+
+
 def dedupe(root: Path) -> str:
     """Within each folder, identical shared libraries become symlinks to the longest name."""
     groups: dict[tuple[Path, str], list[Path]] = defaultdict(list)
-    for path in elf_files(root):
-        if ".so" not in path.name and not path.name.endswith(".dylib"):
-            continue
+    for path in shared_libraries(root):
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
         groups[(path.parent, digest)].append(path)
     saved, linked = 0, 0
