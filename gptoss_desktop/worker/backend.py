@@ -20,9 +20,11 @@ def _lib_dir() -> Path:
 
 def _ggml() -> ctypes.CDLL | None:
     """The already-loaded ggml library (dlopen of a loaded library returns the same handle)."""
+    # The soname libllama links against comes first: opening another file name of the same
+    # library would load a second, separate copy of ggml (with no backends registered).
     names = {
-        "linux": ["libggml.so", "libggml-base.so"],
-        "darwin": ["libggml.dylib", "libggml-base.dylib"],
+        "linux": ["libggml.so.0", "libggml.so", "libggml-base.so"],
+        "darwin": ["libggml.0.dylib", "libggml.dylib", "libggml-base.dylib"],
         "win32": ["ggml.dll", "ggml-base.dll"],
     }.get(sys.platform, ["libggml.so"])
     for name in names:
@@ -100,6 +102,7 @@ def _registered_backends(lib: ctypes.CDLL) -> list[str]:
 def backend_info() -> dict[str, Any]:
     import llama_cpp
 
+    load_backend_modules()  # builds with dynamic backends register them only when loaded
     lib = _ggml()
     devices: list[dict[str, Any]] = []
     registered: list[str] = []
