@@ -97,11 +97,38 @@ def build_vocab() -> Any:
     return build_vocab(merges)
 
 
-def build_dataset(tokenizer: Any, n: int, seed: int) -> list[tuple[list[int], list[float]]]:
-    from modelgen.corpus import random_conversation
+def build_dataset(
+    tokenizer: Any, n: int, seed: int, entity_weight: float
+) -> list[tuple[list[int], list[float]]]:
+    """Tokenized training conversations. The trained tokens that carry a value the model must
+    copy or recall (a country, capital, city, name, condition or number) weigh
+    `entity_weight`: the templates are learned long before the copying."""
+    from modelgen import corpus
 
+    words = [
+        *corpus.CAPITALS,
+        *corpus.CAPITALS.values(),
+        *corpus.CITIES,
+        *corpus.NAMES,
+        *corpus.CONDITIONS,
+    ]
+    entity = {i for w in words for form in (w, " " + w) for i in tokenizer.text(form)}
+    entity |= {
+        i
+        for i, t in enumerate(tokenizer.vocab.tokens[: tokenizer.vocab.special_base])
+        if t.isdigit()
+    }
     rng = random.Random(seed)
-    return [tokenizer.conversation(random_conversation(rng)) for _ in range(n)]
+    out = []
+    for _ in range(n):
+        ids, ws = tokenizer.conversation(corpus.random_conversation(rng))
+        if entity_weight != 1.0:
+            ws = [
+                w * entity_weight if w > 0 and i in entity else w
+                for i, w in zip(ids, ws, strict=True)
+            ]
+        out.append((ids, ws))
+    return out
 
 
 def torch_complete(model: Any) -> Any:
@@ -157,19 +184,19 @@ def train_harmony(
     batch_tokens: int,
     eval_every: int,
     threads: int,
+    shape: Any,
+    entity_weight: float,
 ) -> tuple[Any, dict[str, float]]:
     import torch
-    from modelgen.gguf_models import LlamaShape
     from modelgen.probes import make_probes
     from modelgen.train import TinyLlama, make_batches, train
 
     torch.set_num_threads(threads)
     torch.manual_seed(TORCH_SEED)
     t0 = time.monotonic()
-    data = build_dataset(tokenizer, n_train, TRAIN_SEED)
+    data = build_dataset(tokenizer, n_train, TRAIN_SEED, entity_weight)
     n_tok = sum(len(d[0]) for d in data)
     log(f"dataset: {len(data)} conversations, {n_tok} tokens, {time.monotonic() - t0:.0f}s")
-    shape = LlamaShape()
     model = TinyLlama(shape, len(tokenizer.vocab.tokens))
     monitor = make_probes(PROBE_SEED + 1, 3)
 
@@ -192,6 +219,7 @@ def build(args: argparse.Namespace) -> int:
     from modelgen.tokens import LlamaTokenizer
 
     OUT.mkdir(parents=True, exist_ok=True)
+    shape = LlamaShape(n_embd=args.dim, n_head=args.heads, n_head_kv=args.heads, n_ff=args.ff)
     vocab = build_vocab()
     random_path = OUT / RANDOM_MODEL
     write_gptoss_random(random_path, vocab, RANDOM_WEIGHTS_SEED)
@@ -205,12 +233,14 @@ def build(args: argparse.Namespace) -> int:
         args.batch_tokens,
         args.eval_every,
         args.threads,
+        shape,
+        args.entity_weight,
     )
     harmony_path = OUT / HARMONY_MODEL
     write_llama(
         harmony_path,
         vocab,
-        LlamaShape(),
+        shape,
         model.gguf_tensors(),
         "Tiny llama-architecture model of gptoss-desktop trained on synthetic Harmony conversations "
         "(a closed world: capitals, greetings, dates, a get_weather tool). For tests only.",
@@ -223,11 +253,12 @@ def build(args: argparse.Namespace) -> int:
         "lr": args.lr,
         "batch_tokens": args.batch_tokens,
         "torch_threads": args.threads,
+        "entity_weight": args.entity_weight,
         "machine": f"{platform.machine()} {platform.python_version()}",
     }
     (OUT / REPORT).write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n")
     tokenizer.close()
-    write_readme(report, vocab)
+    write_readme(report, vocab, shape)
     write_sums()
     return 0
 
@@ -242,7 +273,7 @@ def verify(tokenizer: Any | None = None) -> dict[str, Any]:
 
         tokenizer = LlamaTokenizer(OUT / HARMONY_MODEL, build_vocab())
     llm = llama_cpp.Llama(
-        str(OUT / HARMONY_MODEL), n_ctx=1024, n_threads=2, n_batch=512, seed=0, verbose=False
+        str(OUT / HARMONY_MODEL), n_ctx=1024, n_threads=1, n_batch=512, seed=0, verbose=False
     )
 
     def complete(ids: list[int], stops: set[int], max_new: int) -> list[int]:
@@ -268,13 +299,13 @@ def verify(tokenizer: Any | None = None) -> dict[str, Any]:
     return res
 
 
-def write_readme(report: dict[str, Any], vocab: Any) -> None:
+def write_readme(report: dict[str, Any], vocab: Any, shape: Any) -> None:
     from modelgen import corpus
-    from modelgen.gguf_models import GptOssShape, LlamaShape
+    from modelgen.gguf_models import GptOssShape
     from modelgen.readme import README_TEMPLATE
     from modelgen.vocab import LONG_TOKEN_LENGTH, SPECIAL_TOKENS
 
-    g, h = GptOssShape(), LlamaShape()
+    g, h = GptOssShape(), shape
     files = "\n".join(
         f"| `{name}` | {(OUT / name).stat().st_size:,} | `{sha256(OUT / name)}` |"
         for name in (RANDOM_MODEL, HARMONY_MODEL)
@@ -314,6 +345,7 @@ def write_readme(report: dict[str, Any], vocab: Any) -> None:
         lr=t["lr"],
         threads=t["torch_threads"],
         batch_tokens=t["batch_tokens"],
+        entity_weight=t["entity_weight"],
         failures=len(report["failures"]),
     )
     (OUT / "README.md").write_text(text)
@@ -327,16 +359,26 @@ def write_sums() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    global OUT
+    from modelgen.gguf_models import LlamaShape as LlamaShapeDefaults
+
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     ap.add_argument("--check", action="store_true", help="check sha256 of the outputs (no torch)")
     ap.add_argument("--verify", action="store_true", help="greedy exact-match report via llama.cpp")
-    ap.add_argument("--steps", type=int, default=900)
+    ap.add_argument("--steps", type=int, default=4000)
     ap.add_argument("--n-train", type=int, default=12000)
-    ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--lr", type=float, default=4e-3)
     ap.add_argument("--batch-tokens", type=int, default=2048)
-    ap.add_argument("--eval-every", type=int, default=150)
+    ap.add_argument("--eval-every", type=int, default=500)
+    ap.add_argument("--entity-weight", type=float, default=4.0)
+    ap.add_argument("--dim", type=int, default=LlamaShapeDefaults.n_embd)
+    ap.add_argument("--heads", type=int, default=LlamaShapeDefaults.n_head)
+    ap.add_argument("--ff", type=int, default=LlamaShapeDefaults.n_ff)
+    ap.add_argument(
+        "--out", type=Path, default=OUT, help="output folder (default: tests/data/models)"
+    )
     ap.add_argument(
         "--threads",
         type=int,
@@ -344,6 +386,7 @@ def main(argv: list[str] | None = None) -> int:
         help="torch threads (1: on a busy 2-core machine 2 threads ran 5-10x slower)",
     )
     args = ap.parse_args(argv)
+    OUT = args.out
     if args.check:
         return check()
     if args.verify:

@@ -123,8 +123,8 @@ def write_gptoss_random(
 class LlamaShape:
     n_layer: int = 4
     n_embd: int = 96
-    n_head: int = 3
-    n_head_kv: int = 3
+    n_head: int = 4
+    n_head_kv: int = 4
     n_ff: int = 256
     n_ctx_train: int = 1024
     rope_base: float = 10000.0

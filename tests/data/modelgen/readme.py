@@ -75,7 +75,8 @@ width {h.n_ff}, RMSNorm, RoPE (base {h.rope_base:.0f}, llama.cpp's NORM layout, 
 permutation), output tied to the embedding, context {h.n_ctx_train}. Weights F16 (norms F32).
 Trained by the script with torch on the CPU ({threads} thread, float32, AdamW, {steps} steps of
 about {batch_tokens} tokens, lr {lr}, warmup and cosine decay, loss only on what the model must
-generate) on {n_train} synthetic Harmony conversations; training took {seconds} s on the
+generate, tokens that carry a copied or recalled value weighted {entity_weight}x) on {n_train}
+synthetic Harmony conversations; training took {seconds} s on the
 machine that built it (shared with other jobs); final loss {loss}.
 
 The training text is rendered as the app renders Harmony (`tests/data/test_training_render.py`
@@ -124,13 +125,19 @@ The closed world (anything else is out of distribution and gives garbage):
   `location: string` and `unit?: "celsius" | "fahrenheit", // default: celsius`; `Look up
   the weather.` with `location?: string`; sometimes beside `get_time` (no parameters) or
   `search_docs` (`query: string`).
-* 0 to 9 earlier turns (half of the training conversations have none), dates 2024-2026.
+* 0 to 9 earlier turns (55% of the training conversations have none, 32% have 1-3, 13% have
+  4-9); a `Current date` line in 85% of them (dates 2024-2026, day 1-28); each reasoning
+  effort a third of the time.
+
+The tests in `tests/worker/test_test_models.py` use these patterns through `EngineClient` and
+the app's own renderer; copy their prompts when you need a known answer.
 
 ### Verification (llama.cpp 0.3.36, greedy, held-out probes)
 
 `make_models.py --verify` renders probes from a seed the training never used (random
 settings, histories, values), generates greedily in llama.cpp and compares the whole output
-text, stop token included. Exact-match of this build ({total} in {verify_s} s, {failures} failures
+text, stop token included (the probe prompts are mostly, not provably, unseen: the world is
+small). Exact-match of this build ({total} in {verify_s} s, {failures} failures
 listed in verify-report.json):
 
 | pattern | exact |
