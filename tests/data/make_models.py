@@ -7,7 +7,9 @@
 
 Building needs numpy, gguf 0.19, llama-cpp-python 0.3.36 (its tokenizer) and torch (CPU) for
 the training; --check needs only the standard library; --verify needs llama-cpp-python.
-Everything is seeded; training runs on 2 threads. See tests/data/models/README.md.
+Everything is seeded and torch uses a fixed thread count (--threads, default 1), so a rebuild
+on the same machine gives the same files (about 20 minutes on a busy 2-core machine).
+See tests/data/models/README.md.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ import platform
 import random
 import sys
 import time
-from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -131,51 +132,6 @@ def build_dataset(
     return out
 
 
-def torch_complete(model: Any) -> Any:
-    import torch
-    from modelgen.probes import greedy_complete
-
-    @torch.no_grad()
-    def nxt(ids: list[int]) -> int:
-        return int(model(torch.tensor([ids]))[0, -1].argmax())
-
-    return lambda ids, stops, max_new: greedy_complete(nxt, ids, stops, max_new)
-
-
-def run_probes(complete: Any, tokenizer: Any, probes: list[Any]) -> dict[str, Any]:
-    """Exact-match rate per pattern; failures keep the first differing generation."""
-    vocab = tokenizer.vocab
-    stops = {vocab.special_id("<|return|>"), vocab.special_id("<|call|>")}
-    per: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    failures: list[dict[str, str]] = []
-    for probe in probes:
-        ids, _ = tokenizer.conversation(probe.prompt)
-        text = decode(tokenizer, complete(ids, stops, 160))
-        ok = text == probe.expected
-        key = (
-            probe.pattern if probe.pattern.startswith("canonical") else probe.pattern.split("/")[0]
-        )
-        per[key][0] += ok
-        per[key][1] += 1
-        if not ok and len(failures) < 20:
-            failures.append({"pattern": probe.pattern, "expected": probe.expected, "got": text})
-    total_ok = sum(v[0] for v in per.values())
-    total = sum(v[1] for v in per.values())
-    return {
-        "exact_match": {k: f"{v[0]}/{v[1]}" for k, v in sorted(per.items())},
-        "total": f"{total_ok}/{total}",
-        "failures": failures,
-    }
-
-
-def decode(tokenizer: Any, ids: list[int]) -> str:
-    vocab = tokenizer.vocab
-    data = b""
-    for t in ids:
-        data += vocab.tokens[t].encode() if t >= vocab.special_base else tokenizer.piece(t)
-    return data.decode("utf-8", errors="replace")
-
-
 def train_harmony(
     tokenizer: Any,
     steps: int,
@@ -188,6 +144,7 @@ def train_harmony(
     entity_weight: float,
 ) -> tuple[Any, dict[str, float]]:
     import torch
+    from modelgen.evaluate import run_probes, torch_complete
     from modelgen.probes import make_probes
     from modelgen.train import TinyLlama, make_batches, train
 
@@ -265,6 +222,7 @@ def build(args: argparse.Namespace) -> int:
 
 def verify(tokenizer: Any | None = None) -> dict[str, Any]:
     import llama_cpp
+    from modelgen.evaluate import llama_complete, run_probes
     from modelgen.probes import canonical_probes, make_probes
 
     own = tokenizer is None
@@ -275,20 +233,9 @@ def verify(tokenizer: Any | None = None) -> dict[str, Any]:
     llm = llama_cpp.Llama(
         str(OUT / HARMONY_MODEL), n_ctx=1024, n_threads=1, n_batch=512, seed=0, verbose=False
     )
-
-    def complete(ids: list[int], stops: set[int], max_new: int) -> list[int]:
-        # temperature 0 is llama.cpp's greedy sampler; generate() keeps the KV cache of the
-        # longest common prefix with the previous call, as the app's engine does.
-        out: list[int] = []
-        for tok in llm.generate(ids, temp=0.0, repeat_penalty=1.0):
-            out.append(int(tok))
-            if tok in stops or len(out) >= max_new:
-                break
-        return out
-
     probes = canonical_probes() + make_probes(PROBE_SEED, PROBES_PER_PATTERN)
     t0 = time.monotonic()
-    res = run_probes(complete, tokenizer, probes)
+    res = run_probes(llama_complete(llm), tokenizer, probes)
     res["seconds"] = round(time.monotonic() - t0, 1)
     log(f"llama.cpp greedy exact match: {res['total']} {json.dumps(res['exact_match'])}")
     for f in res["failures"][:5]:
@@ -300,55 +247,10 @@ def verify(tokenizer: Any | None = None) -> dict[str, Any]:
 
 
 def write_readme(report: dict[str, Any], vocab: Any, shape: Any) -> None:
-    from modelgen import corpus
-    from modelgen.gguf_models import GptOssShape
-    from modelgen.readme import README_TEMPLATE
-    from modelgen.vocab import LONG_TOKEN_LENGTH, SPECIAL_TOKENS
+    from modelgen.readme import render_readme
 
-    g, h = GptOssShape(), shape
-    files = "\n".join(
-        f"| `{name}` | {(OUT / name).stat().st_size:,} | `{sha256(OUT / name)}` |"
-        for name in (RANDOM_MODEL, HARMONY_MODEL)
-    )
-    specials = "\n".join(
-        f"| `{t}` | {vocab.special_id(t)} | {199998 + i} |" for i, t in enumerate(SPECIAL_TOKENS)
-    )
-    rates = "\n".join(f"| {k} | {v} |" for k, v in report["exact_match"].items())
-    t = report["training"]
-    text = README_TEMPLATE.format(
-        files=files,
-        n_vocab=len(vocab.tokens),
-        n_merges=len(vocab.merges),
-        special_base=vocab.special_base,
-        specials=specials,
-        eog=", ".join(
-            str(vocab.special_id(x)) for x in ("<|endoftext|>", "<|return|>", "<|call|>")
-        ),
-        end_id=vocab.special_id("<|end|>"),
-        long_id=vocab.long_token_id,
-        long_len=LONG_TOKEN_LENGTH,
-        g=g,
-        h=h,
-        countries=", ".join(f"{k} ({v})" for k, v in corpus.CAPITALS.items()),
-        cities=", ".join(corpus.CITIES),
-        names=", ".join(corpus.NAMES),
-        conditions=", ".join(corpus.CONDITIONS),
-        errors=", ".join(corpus.TOOL_ERRORS),
-        instructions=" / ".join(corpus.INSTRUCTIONS),
-        rates=rates,
-        total=report["total"],
-        verify_s=report["seconds"],
-        steps=t["steps"],
-        seconds=round(t["seconds"]),
-        loss=t["loss"],
-        n_train=t["n_train_conversations"],
-        lr=t["lr"],
-        threads=t["torch_threads"],
-        batch_tokens=t["batch_tokens"],
-        entity_weight=t["entity_weight"],
-        failures=len(report["failures"]),
-    )
-    (OUT / "README.md").write_text(text)
+    files = [(n, (OUT / n).stat().st_size, sha256(OUT / n)) for n in (RANDOM_MODEL, HARMONY_MODEL)]
+    (OUT / "README.md").write_text(render_readme(files, report, vocab, shape))
     log("wrote README.md")
 
 

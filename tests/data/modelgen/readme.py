@@ -1,5 +1,13 @@
 """The text of tests/data/models/README.md (written by make_models.py after a build)."""
 
+from __future__ import annotations
+
+from typing import Any
+
+from . import corpus
+from .gguf_models import GptOssShape, LlamaShape
+from .vocab import LONG_TOKEN_LENGTH, SPECIAL_TOKENS, Vocab
+
 README_TEMPLATE = """\
 # The project's own tiny test models
 
@@ -144,3 +152,46 @@ listed in verify-report.json):
 |---|---|
 {rates}
 """
+
+
+def render_readme(
+    files: list[tuple[str, int, str]], report: dict[str, Any], vocab: Vocab, shape: LlamaShape
+) -> str:
+    """`files`: (name, size, sha256) of the two models; `report`: verify-report.json."""
+    t = report["training"]
+    return README_TEMPLATE.format(
+        files="\n".join(f"| `{name}` | {size:,} | `{digest}` |" for name, size, digest in files),
+        n_vocab=len(vocab.tokens),
+        n_merges=len(vocab.merges),
+        special_base=vocab.special_base,
+        specials="\n".join(
+            f"| `{tok}` | {vocab.special_id(tok)} | {199998 + i} |"
+            for i, tok in enumerate(SPECIAL_TOKENS)
+        ),
+        eog=", ".join(
+            str(vocab.special_id(x)) for x in ("<|endoftext|>", "<|return|>", "<|call|>")
+        ),
+        end_id=vocab.special_id("<|end|>"),
+        long_id=vocab.long_token_id,
+        long_len=LONG_TOKEN_LENGTH,
+        g=GptOssShape(),
+        h=shape,
+        countries=", ".join(f"{k} ({v})" for k, v in corpus.CAPITALS.items()),
+        cities=", ".join(corpus.CITIES),
+        names=", ".join(corpus.NAMES),
+        conditions=", ".join(corpus.CONDITIONS),
+        errors=", ".join(corpus.TOOL_ERRORS),
+        instructions=" / ".join(corpus.INSTRUCTIONS),
+        rates="\n".join(f"| {k} | {v} |" for k, v in report["exact_match"].items()),
+        total=report["total"],
+        verify_s=report["seconds"],
+        steps=t["steps"],
+        seconds=round(t["seconds"]),
+        loss=t["loss"],
+        n_train=t["n_train_conversations"],
+        lr=t["lr"],
+        threads=t["torch_threads"],
+        batch_tokens=t["batch_tokens"],
+        entity_weight=t["entity_weight"],
+        failures=len(report["failures"]),
+    )
