@@ -73,7 +73,7 @@ def test_no_answer_on_the_terminal_denies(tmp_path: Path) -> None:
     out = report(proc)
     first = out["tool_calls"][0]
     assert first["is_error"] and "no answer (end of input)" in json.loads(first["output"])["error"]
-    assert out["stop_reason"] == "tool_call_limit"
+    assert "Run it?" in proc.stderr and "Its result" not in proc.stderr  # it never ran
 
 
 def test_approve_none_runs_nothing(tmp_path: Path) -> None:
