@@ -4,6 +4,8 @@ turn's thread and the GUI, the tool settings dialog and the saved preferences.""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,7 @@ from gptoss_desktop.ui.tools.prompts import RESULT, STOPPED, PromptBridge
 from gptoss_desktop.ui.tools.tool_panel import ToolPanel
 from gptoss_desktop.ui.tools.toolbox import ChatToolConfig, ChatTools, ToolPreferences
 from gptoss_desktop.ui.tools.trace import TraceRecorder
+from tests.helpers import ROOT
 
 WEATHER = FunctionSpec(
     "get_weather",
@@ -270,3 +273,13 @@ def test_preferences_are_saved_and_a_broken_file_is_reported(tmp_path: Path) -> 
     (tmp_path / "tools.json").write_text("{not json", encoding="utf-8")
     with pytest.raises(ToolError, match="cannot read the tool preferences"):
         ToolPreferences.load(tmp_path)
+
+
+def test_the_qt_free_parts_import_without_qt() -> None:
+    code = (
+        "import sys\n"
+        "import gptoss_desktop.ui.tools.wiring, gptoss_desktop.ui.tools.trace_export\n"
+        "loaded = sorted(m for m in sys.modules if m.startswith('PySide6'))\n"
+        "assert not loaded, loaded"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, timeout=60)
