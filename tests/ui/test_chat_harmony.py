@@ -63,7 +63,7 @@ def test_reasoning_streams_apart_from_the_answer(qtbot, tmp_path: Path) -> None:
             seen_live.append(turns[-1].reasoning_sections()[0].expanded)
 
     w.chat._timer.timeout.connect(watch)
-    outcome = send(qtbot, w, "What is 2 + 3?")
+    outcome = send(qtbot, w, "What is the capital of France?")
     assert outcome.error is None
     channels = [r.channel for r in outcome.rows]
     assert channels[0] == "analysis" and channels[-1] == "final"
