@@ -50,19 +50,24 @@ def test_harmony_turn_rows_and_view_parts_match_per_channel(qtbot, tmp_path: Pat
     assert w.context_meter.used == outcome.result.context_used
 
 
-def test_reasoning_streams_apart_from_the_answer(qtbot, tmp_path: Path) -> None:
+def test_reasoning_streams_apart_from_the_answer(qtbot, tmp_path: Path, monkeypatch) -> None:
+    from gptoss_desktop.ui.assistant_turn import AssistantTurnWidget
+
     model = harmony_demo_model()
     w = make_window(qtbot, tmp_path / "home")
     load_model(qtbot, w, model)
     set_chat_settings(w, temperature=0.0, max_tokens=400)
     seen_live: list[bool] = []
+    original_append = AssistantTurnWidget.append
 
-    def watch(_used: int = 0, _n: int = 0) -> None:
-        turns = assistant_widgets(w)
-        if turns and turns[-1].reasoning_sections():
-            seen_live.append(turns[-1].reasoning_sections()[0].expanded)
+    def watch(turn: AssistantTurnWidget, message_id: int, text: str) -> None:
+        # the state of the reasoning section at the moment streamed reasoning reaches it
+        part = turn.parts.get(message_id)
+        if isinstance(part, ReasoningSection):
+            seen_live.append(part.expanded)
+        original_append(turn, message_id, text)
 
-    w.chat._timer.timeout.connect(watch)
+    monkeypatch.setattr(AssistantTurnWidget, "append", watch)
     outcome = send(qtbot, w, "What is the capital of France?")
     assert outcome.error is None
     channels = [r.channel for r in outcome.rows]
