@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from gptoss_desktop.core.errors import StoreError
 from gptoss_desktop.core.store.records import ColumnStatus, Message, MessageStatus
@@ -132,7 +132,32 @@ class ThrottledBuffer:
                 self._failure = exc
 
 
-class StreamingWriter:
+class _FinishOnExit:
+    """``with writer:`` finishes the stream: complete on a clean exit, error otherwise."""
+
+    _buffer: ThrottledBuffer
+
+    def finish(self, status: Any = ..., *, error: str | None = None) -> Any:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._buffer.closed:
+            return
+        if exc is None:
+            self.finish()
+        else:
+            self.finish("error", error=str(exc) or type(exc).__name__)
+
+
+class StreamingWriter(_FinishOnExit):
     """Streams text into one chat message. Use as a context manager or call ``finish``.
 
     ``StreamingWriter(store, message_id)`` sets the message to ``streaming``. Leaving the
@@ -180,24 +205,8 @@ class StreamingWriter:
         if text:
             self._store.messages.append_text(self.message_id, text)
 
-    def __enter__(self) -> StreamingWriter:
-        return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._buffer.closed:
-            return
-        if exc is None:
-            self.finish()
-        else:
-            self.finish("error", error=str(exc) or type(exc).__name__)
-
-
-class ColumnStreamingWriter:
+class ColumnStreamingWriter(_FinishOnExit):
     """Streams output and reasoning into one compare column (same rules as StreamingWriter)."""
 
     def __init__(
@@ -235,22 +244,6 @@ class ColumnStreamingWriter:
                 )
 
         self._buffer.close(final)
-
-    def __enter__(self) -> ColumnStreamingWriter:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._buffer.closed:
-            return
-        if exc is None:
-            self.finish()
-        else:
-            self.finish("error", error=str(exc) or type(exc).__name__)
 
     def _write(self, pending: dict[str, str]) -> None:
         if pending.get("output") or pending.get("reasoning"):
