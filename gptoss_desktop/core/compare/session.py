@@ -23,7 +23,7 @@ from gptoss_desktop.core.engine.options import GenerateRequest, ModelInfo, Sampl
 from gptoss_desktop.core.harmony.cancel import CancelToken
 from gptoss_desktop.core.harmony.model import Author, Message, Role
 from gptoss_desktop.core.harmony.parse import ContentDelta, MessageEnd, MessageStart
-from gptoss_desktop.core.harmony.session import GenerationFinished, HarmonyEngine
+from gptoss_desktop.core.harmony.session import GenerationFinished, HarmonyEngine, TurnText
 
 SessionEvent = MessageStart | ContentDelta | MessageEnd | GenerationFinished
 
@@ -35,26 +35,13 @@ class TemplateEngine(HarmonyEngine, Protocol):
 
 
 @dataclass
-class TemplateTurnResult:
+class TemplateTurnResult(TurnText):
     """One turn: the model's messages (reasoning, answer) and how it ended."""
 
     messages: list[Message] = field(default_factory=list)  # user message first
     generations: list[GenerationFinished] = field(default_factory=list)
     #: "final", "max_tokens", "context_full" or "cancelled"
     stop_reason: str = "final"
-
-    @property
-    def final(self) -> str | None:
-        finals = [
-            m.text for m in self.messages if m.role is Role.ASSISTANT and m.channel == "final"
-        ]
-        return finals[-1] if finals else None
-
-    @property
-    def reasoning(self) -> str:
-        return "\n".join(
-            m.text for m in self.messages if m.role is Role.ASSISTANT and m.channel == "analysis"
-        )
 
 
 class TemplateChatSession:

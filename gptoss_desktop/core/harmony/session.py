@@ -106,14 +106,10 @@ class GenerationFinished:
 SessionEvent = ParseEvent | ToolCallRequested | ToolCallFinished | GenerationFinished
 
 
-@dataclass
-class TurnResult:
-    messages: list[Message] = field(default_factory=list)  # this turn's, user message first
-    ends: list[MessageEnd] = field(default_factory=list)  # the model's messages, parsed
-    tool_calls: list[ToolOutcome] = field(default_factory=list)
-    generations: list[GenerationFinished] = field(default_factory=list)
-    #: "final", "tool_call_limit", "max_tokens", "context_full", "cancelled" or "no_final".
-    stop_reason: str = "no_final"
+class TurnText:
+    """The final answer and the reasoning of a turn's ``messages`` (shared by every session)."""
+
+    messages: list[Message]
 
     @property
     def final(self) -> str | None:
@@ -127,6 +123,16 @@ class TurnResult:
         return "\n".join(
             m.text for m in self.messages if m.role is Role.ASSISTANT and m.channel == "analysis"
         )
+
+
+@dataclass
+class TurnResult(TurnText):
+    messages: list[Message] = field(default_factory=list)  # this turn's, user message first
+    ends: list[MessageEnd] = field(default_factory=list)  # the model's messages, parsed
+    tool_calls: list[ToolOutcome] = field(default_factory=list)
+    generations: list[GenerationFinished] = field(default_factory=list)
+    #: "final", "tool_call_limit", "max_tokens", "context_full", "cancelled" or "no_final".
+    stop_reason: str = "no_final"
 
     @property
     def malformed(self) -> list[str]:
