@@ -49,17 +49,17 @@ class WorkerProcess:
     def __init__(self, env: dict[str, str] | None = None) -> None:
         child_env = dict(os.environ if env is None else env)
         child_env.setdefault("PYTHONUNBUFFERED", "1")
-        creation = {}
-        if sys.platform == "win32":
-            creation["creationflags"] = subprocess.CREATE_NO_WINDOW  # type: ignore[attr-defined]
-        self.proc = subprocess.Popen(
+        flags = 0
+        if sys.platform == "win32":  # no console window flashing up for the worker
+            flags = subprocess.CREATE_NO_WINDOW
+        self.proc: subprocess.Popen[bytes] = subprocess.Popen(
             worker_command(),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env=child_env,
             bufsize=0,
-            **creation,  # type: ignore[arg-type]
+            creationflags=flags,
         )
         self.pid = self.proc.pid
         self.inbox: queue.Queue[dict[str, Any]] = queue.Queue()
