@@ -329,8 +329,11 @@ def _load_problem(stderr: list[str]) -> str:
     if "failed to allocate" in text or "out of memory" in text:
         return "not enough memory to load it; choose a smaller context or model"
     reason = next(
-        (ln.split("error loading model", 1)[1].lstrip(" :") for ln in reversed(stderr)
-         if "error loading model" in ln and ln.split("error loading model", 1)[1].strip(" :")),
+        (
+            ln.split("error loading model", 1)[1].lstrip(" :")
+            for ln in reversed(stderr)
+            if "error loading model" in ln and ln.split("error loading model", 1)[1].strip(" :")
+        ),
         "",
     )
     if reason:
