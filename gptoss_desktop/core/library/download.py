@@ -28,7 +28,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from gptoss_desktop import __version__
 from gptoss_desktop.core.errors import (
@@ -38,10 +38,8 @@ from gptoss_desktop.core.errors import (
     DownloadError,
     NotFoundOnHub,
 )
+from gptoss_desktop.core.library.fetch import FetchError, FetchTimeout, Response, open_get
 from gptoss_desktop.core.library.hub import RemoteFile
-
-if TYPE_CHECKING:
-    import httpx
 
 MiB = 1024 * 1024
 Phase = Literal["checking", "downloading", "verifying", "done"]
@@ -50,7 +48,6 @@ _DISK_ERRNOS = {errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC
 
 @dataclass(frozen=True)
 class DownloadSettings:
-    chunk_bytes: int | None = None  # None: write what the network delivers (nothing held back)
     connect_timeout_s: float = 20.0
     stall_timeout_s: float = 30.0  # no byte for this long: the connection is dropped and retried
     max_retries: int = 8  # consecutive attempts that made no progress
@@ -103,14 +100,20 @@ def partial_paths(partial_dir: Path, key: str) -> tuple[Path, Path]:
 
 
 class _HashPipe:
-    """sha256 (or git blob sha1) computed in a helper thread; hashlib releases the GIL.
+    """sha256 (or git blob sha1) computed in a helper thread, over buffers it lends out.
+
+    The writer takes a buffer (:meth:`take`), fills it (writing each piece to the file as it
+    arrives) and feeds it back (:meth:`feed`); the helper hashes it (hashlib releases the GIL, so
+    this runs beside the network reads) and returns it to the pool. No byte is copied on the
+    way, and a slow hash holds the writer back by at most ``_COUNT`` buffers.
 
     Every ``sync_every`` bytes it also starts an fsync of the partial file in a thread of
     its own (one at a time), so a power cut loses little and neither the download loop nor
     the hashing waits for the disk.
     """
 
-    _BATCH = 1 << 20  # blocks go over in ~1 MiB batches: fewer thread wake-ups
+    _SIZE = 1 << 20
+    _COUNT = 8
 
     def __init__(
         self, size: int, git_blob: bool, sync_fd: int | None = None, sync_every: int = 0
@@ -121,22 +124,21 @@ class _HashPipe:
         self._sync_fd = sync_fd
         self._sync_every = sync_every
         self._syncer: threading.Thread | None = None
-        self._q: queue.Queue[list[bytes | memoryview]] = queue.Queue(maxsize=8)
-        self._pending: list[bytes | memoryview] = []
-        self._pending_bytes = 0
+        self._free: queue.SimpleQueue[memoryview] = queue.SimpleQueue()
+        for _ in range(self._COUNT):
+            self._free.put(memoryview(bytearray(self._SIZE)))
+        self._full: queue.SimpleQueue[tuple[memoryview, int] | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="sha256", daemon=True)
         self._thread.start()
         self._closed = False
 
     def _run(self) -> None:
         unsynced = 0
-        while True:
-            batch = self._q.get()
-            if not batch:
-                return
-            for block in batch:
-                self._h.update(block)
-                unsynced += len(block)
+        while (item := self._full.get()) is not None:
+            buf, n = item
+            self._h.update(buf[:n])
+            self._free.put(buf)
+            unsynced += n
             due = self._sync_fd is not None and self._sync_every and unsynced >= self._sync_every
             if due and (self._syncer is None or not self._syncer.is_alive()):
                 unsynced = 0
@@ -147,23 +149,21 @@ class _HashPipe:
         with contextlib.suppress(OSError):  # write errors surface in the writer
             os.fsync(self._sync_fd)  # type: ignore[arg-type]
 
-    def feed(self, block: bytes | memoryview) -> None:
-        if len(block):
-            self._pending.append(block)
-            self._pending_bytes += len(block)
-            if self._pending_bytes >= self._BATCH:
-                self._flush()
+    def take(self) -> memoryview:
+        """A free buffer (waits while all of them are queued for hashing)."""
+        return self._free.get()
 
-    def _flush(self) -> None:
-        if self._pending:
-            self._q.put(self._pending)
-            self._pending, self._pending_bytes = [], 0
+    def feed(self, buf: memoryview, n: int) -> None:
+        """Hash the first ``n`` bytes of ``buf`` (from :meth:`take`), then lend it out again."""
+        if n:
+            self._full.put((buf, n))
+        else:
+            self._free.put(buf)
 
     def close(self) -> None:
         if not self._closed:
             self._closed = True
-            self._flush()
-            self._q.put([])
+            self._full.put(None)
             self._thread.join()
             if self._syncer is not None:
                 self._syncer.join()  # the file descriptor must outlive the fsync
@@ -203,7 +203,6 @@ class DownloadJob:
         settings: DownloadSettings | None = None,
         progress: ProgressCallback | None = None,
         stop: StopToken | None = None,
-        transport: httpx.BaseTransport | None = None,
         model_file: str | None = None,
     ) -> None:
         self.remote = remote
@@ -214,7 +213,6 @@ class DownloadJob:
         self.settings = settings or DownloadSettings()
         self._progress_cb = progress
         self.stop = stop or StopToken()
-        self._transport = transport
         self._model_file = model_file or remote.filename
         self._last_emit = 0.0
         self._speed = _Speed()
@@ -327,60 +325,51 @@ class DownloadJob:
         while done < offset:
             if self.stop.stopped:
                 return False
-            block = fh.read(min(4 * MiB, offset - done))
-            if not block:
+            buf = self._hasher.take()
+            n = fh.readinto(buf[: offset - done])
+            self._hasher.feed(buf, n)
+            if not n:
                 break
-            self._hasher.feed(block)
-            done += len(block)
+            done += n
             self._emit("checking", done, note="checking the part downloaded before")
         return True
 
     def _fetch(self, fh: Any, offset: int) -> bool:
         """Stream until the file is complete (True) or a stop was asked (False)."""
-        import httpx  # lazily: start-up stays fast
-
         s = self.settings
-        timeout = httpx.Timeout(s.stall_timeout_s, connect=s.connect_timeout_s)
         failures = 0
         last_problem = ""
-        with httpx.Client(
-            timeout=timeout,
-            follow_redirects=True,
-            transport=self._transport,
-            headers=self._headers(),
-        ) as client:
-            while offset < self.remote.size:
-                if self.stop.stopped:
-                    return False
-                before = offset
-                try:
-                    self._attempt(client, fh, offset)
-                except _Retry as exc:
-                    last_problem = str(exc)
-                except httpx.TimeoutException as exc:
-                    kind = "connect" if isinstance(exc, httpx.ConnectTimeout) else "stall"
-                    last_problem = (
-                        f"the connection stalled (no data for {s.stall_timeout_s:g} s)"
-                        if kind == "stall"
-                        else "could not connect in time"
-                    )
-                except httpx.TransportError as exc:
-                    last_problem = f"network error ({type(exc).__name__})"
-                offset = fh.tell()
-                if self.stop.stopped:
-                    return False
-                if offset >= self.remote.size:
-                    break
-                failures = 0 if offset > before else failures + 1
-                if failures > s.max_retries:
-                    raise DownloadError(
-                        f"{self.remote.filename}: {last_problem}; gave up after {failures} tries "
-                        f"with {_gb(offset)} of {_gb(self.remote.size)} saved; resume later"
-                    )
-                delay = min(s.backoff_max_s, s.backoff_base_s * 2 ** max(0, failures - 1))
-                self._emit("downloading", offset, force=True, note=f"{last_problem}; retrying")
-                if failures and self.stop.wait(delay):
-                    return False
+        while offset < self.remote.size:
+            if self.stop.stopped:
+                return False
+            before = offset
+            try:
+                self._attempt(fh, offset)
+            except _Retry as exc:
+                last_problem = str(exc)
+            except FetchTimeout as exc:
+                last_problem = (
+                    f"the connection stalled (no data for {s.stall_timeout_s:g} s)"
+                    if exc.kind == "stall"
+                    else "could not connect in time"
+                )
+            except FetchError as exc:
+                last_problem = str(exc)
+            offset = fh.tell()
+            if self.stop.stopped:
+                return False
+            if offset >= self.remote.size:
+                break
+            failures = 0 if offset > before else failures + 1
+            if failures > s.max_retries:
+                raise DownloadError(
+                    f"{self.remote.filename}: {last_problem}; gave up after {failures} tries "
+                    f"with {_gb(offset)} of {_gb(self.remote.size)} saved; resume later"
+                )
+            delay = min(s.backoff_max_s, s.backoff_base_s * 2 ** max(0, failures - 1))
+            self._emit("downloading", offset, force=True, note=f"{last_problem}; retrying")
+            if failures and self.stop.wait(delay):
+                return False
         return True
 
     def _headers(self) -> dict[str, str]:
@@ -389,11 +378,16 @@ class DownloadJob:
             h["Authorization"] = f"Bearer {self._token}"
         return h
 
-    def _attempt(self, client: httpx.Client, fh: Any, offset: int) -> None:
+    def _attempt(self, fh: Any, offset: int) -> None:
         r = self.remote
-        headers = {"Range": f"bytes={offset}-"} if offset else {}
-        with client.stream("GET", r.url, headers=headers) as resp:
-            code = resp.status_code
+        headers = self._headers()
+        if offset:
+            headers["Range"] = f"bytes={offset}-"
+        s = self.settings
+        with open_get(
+            r.url, headers, connect_timeout=s.connect_timeout_s, read_timeout=s.stall_timeout_s
+        ) as resp:
+            code = resp.status
             if code == 416 and offset >= r.size:
                 return
             self._raise_for_status(code)
@@ -437,33 +431,37 @@ class DownloadJob:
         if code >= 400:
             raise DownloadError(f"{r.filename}: the server answered {code}")
 
-    def _stream_body(self, resp: httpx.Response, fh: Any, offset: int) -> None:
+    def _stream_body(self, resp: Response, fh: Any, offset: int) -> None:
+        """Write each piece as it arrives; hand whole buffers to the hasher."""
         size = self.remote.size
-        for chunk in resp.iter_raw(self.settings.chunk_bytes):
-            self.bytes_received += len(chunk)
-            view = memoryview(chunk)[: size - offset]
-            self._write_all(fh, view, offset)
-            offset += len(view)
-            self._emit("downloading", offset)
-            if offset >= size or self.stop.stopped:  # bytes received are written first
-                break
-
-    def _write_all(self, fh: Any, view: memoryview, offset: int) -> None:
-        pos = 0
-        while pos < len(view):
+        hasher = self._hasher
+        while offset < size and not self.stop.stopped:
+            buf = hasher.take()
+            filled = 0
             try:
-                n = fh.write(view[pos:])
-            except OSError as exc:
-                if exc.errno in _DISK_ERRNOS:
-                    done = offset + pos
-                    raise DiskFull(
-                        f"the disk is full: {_gb(done)} of {_gb(self.remote.size)} of "
-                        f"{self.remote.filename} saved and kept; free "
-                        f"{_gb(self.remote.size - done + self.settings.disk_margin_bytes)} and resume"
-                    ) from None
-                raise DownloadError(f"cannot write {self.partial}: {exc.strerror or exc}") from None
-            self._hasher.feed(view[pos : pos + n])
-            pos += n
+                while filled < len(buf) and offset < size and not self.stop.stopped:
+                    n = resp.readinto(buf[filled : filled + min(len(buf) - filled, size - offset)])
+                    self.bytes_received += n
+                    end = filled + n
+                    while filled < end:  # what is written is what gets hashed, even on error
+                        k = self._write(fh, buf[filled:end], offset)
+                        filled += k
+                        offset += k
+                    self._emit("downloading", offset)
+            finally:
+                hasher.feed(buf, filled)
+
+    def _write(self, fh: Any, view: memoryview, offset: int) -> int:
+        try:
+            return int(fh.write(view))
+        except OSError as exc:
+            if exc.errno in _DISK_ERRNOS:
+                raise DiskFull(
+                    f"the disk is full: {_gb(offset)} of {_gb(self.remote.size)} of "
+                    f"{self.remote.filename} saved and kept; free "
+                    f"{_gb(self.remote.size - offset + self.settings.disk_margin_bytes)} and resume"
+                ) from None
+            raise DownloadError(f"cannot write {self.partial}: {exc.strerror or exc}") from None
 
     def _quarantine(self) -> Path:
         self.quarantine_dir.mkdir(parents=True, exist_ok=True)
@@ -481,10 +479,10 @@ class DownloadJob:
         if self._progress_cb is None:
             return
         now = time.monotonic()
-        speed = self._speed.add(now, done) if phase == "downloading" else 0.0
         if not force and now - self._last_emit < self.settings.progress_interval_s:
             return
         self._last_emit = now
+        speed = self._speed.add(now, done) if phase == "downloading" else 0.0
         left = self.remote.size - done
         eta = left / speed if speed > 0 and phase == "downloading" else None
         self._progress_cb(
