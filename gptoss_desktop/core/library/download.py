@@ -441,6 +441,8 @@ class DownloadJob:
             try:
                 while filled < len(buf) and offset < size and not self.stop.stopped:
                     n = resp.readinto(buf[filled : filled + min(len(buf) - filled, size - offset)])
+                    if not n:  # the body ended early (a capped range): ask for the rest
+                        return
                     self.bytes_received += n
                     end = filled + n
                     while filled < end:  # what is written is what gets hashed, even on error

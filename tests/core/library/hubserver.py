@@ -68,6 +68,7 @@ class Faults:
     abort_after_pause: bool = False  # once released, hang up instead of sending the rest
     api_status: int | None = None  # answer API calls with this status
     rate_limit_bps: int | None = None  # bytes per second per response
+    max_range_bytes: int | None = None  # answer a Range with at most this many bytes (some CDNs)
 
 
 @dataclass
@@ -278,6 +279,8 @@ class _Handler(BaseHTTPRequestHandler):
             if m:
                 start = int(m[1])
                 end = int(m[2]) if m[2] else len(data) - 1
+                if f.max_range_bytes:
+                    end = min(end, start + f.max_range_bytes - 1)
                 if start >= len(data):
                     self.send_response(416)
                     self.send_header("Content-Range", f"bytes */{len(data)}")

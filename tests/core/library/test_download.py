@@ -143,6 +143,22 @@ def test_dropped_connections_resume_where_they_stopped(
     assert hub_server.stats.body_bytes <= len(model_bytes) * 1.01
 
 
+def test_a_server_that_caps_each_range_is_asked_for_the_rest(
+    hub, library, quick, hub_server, model_bytes
+):
+    hub_server.faults.drop_after = 300_000  # the first answer breaks off, then each Range
+    hub_server.faults.drop_times = 1  # answer carries at most 500 kB, like some CDNs
+    hub_server.faults.max_range_bytes = 500_000
+    job = _job(hub, library, quick)
+    assert job.run() is not None
+    assert (library.download_dir(REPO) / FILE).read_bytes() == model_bytes
+    ranges = [r for _, p, r in hub_server.stats.requests if "/resolve/" in p]
+    starts = [int(r.removeprefix("bytes=").rstrip("-")) for r in ranges[1:]]
+    assert ranges[0] == "" and starts[0] == 300_000
+    assert starts == list(range(300_000, len(model_bytes), 500_000))
+    assert hub_server.stats.body_bytes <= len(model_bytes) * 1.01
+
+
 def test_a_stalled_connection_times_out_and_is_retried(
     hub, library, quick, hub_server, model_bytes
 ):
