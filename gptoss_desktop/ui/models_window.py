@@ -372,7 +372,8 @@ class ModelsWindow(QWidget):
         bar.setFormat(
             f"{_size(s.done_bytes)} of {_size(s.total_bytes)}{shard}" if s.total_bytes else s.phase
         )
-        t.setItem(row, 2, _item(f"{s.speed_bps / 1024**2:.1f} MB/s" if s.speed_bps else ""))
+        speed = f"{s.speed_bps / 1e6:.1f} MB/s" if s.speed_bps else ""  # decimal, as _size
+        t.setItem(row, 2, _item(speed))
         t.setItem(row, 3, _item(_eta(s.eta_s) if s.state == "running" else ""))
         word = STATE_WORDS[s.state]
         if s.state == "running" and s.phase in ("checking", "verifying"):

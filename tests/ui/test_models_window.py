@@ -1,6 +1,7 @@
 """The model manager window, driven with pytest-qt against the loopback hub.
 
-Set GPTOSS_WRITE_SCREENSHOTS=1 to refresh docs/screenshots/models.png from this run.
+Set GPTOSS_WRITE_SCREENSHOTS=1 to refresh docs/screenshots/models.png and
+models-downloads.png from this run.
 """
 
 from __future__ import annotations
@@ -132,7 +133,9 @@ def test_add_repo_download_verify_and_delete(
     assert window.installed_table.rowCount() == 0 and window.library.installed.list() == []
 
 
-def test_pause_resume_cancel(qtbot: Any, window: Any, hub_server: HubServer) -> None:
+def test_pause_resume_cancel(
+    qtbot: Any, window: Any, hub_server: HubServer, tmp_path: Path
+) -> None:
     hub_server.faults.rate_limit_bps = 1024 * 1024
     snap = window.download(CatalogEntry(id="x", title="slow one", repo=REPO, files=[FILE]))
     qtbot.waitUntil(
@@ -142,6 +145,14 @@ def test_pause_resume_cancel(qtbot: Any, window: Any, hub_server: HubServer) -> 
         timeout=10_000,
     )
     qtbot.waitUntil(lambda: window.library.queue.get(snap.id).done_bytes > 200_000, timeout=10_000)
+    t = window.downloads_table
+    qtbot.waitUntil(lambda: t.item(0, 2).text().endswith("MB/s"), timeout=10_000)
+    assert 0.5 < float(t.item(0, 2).text().split()[0]) < 1.6  # 1 MiB/s from the server
+    assert t.item(0, 3).text()  # time left
+    window.resize(1100, 360)
+    image = window.grab()
+    target = SCREENSHOTS if os.environ.get("GPTOSS_WRITE_SCREENSHOTS") == "1" else tmp_path
+    assert image.save(str(target / "models-downloads.png"))
     window.downloads_table.selectRow(0)
     window.pause_button.click()
     qtbot.waitUntil(lambda: _state(window, "slow one") == "Paused", timeout=10_000)
