@@ -6,12 +6,16 @@ redirects to, and for an HTTP proxy.
 
 from __future__ import annotations
 
+import datetime
 import http.client
+import ipaddress
 import socket
+import ssl
 import threading
 import urllib.request
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -194,3 +198,75 @@ def test_http_errors_are_returned_for_the_caller_to_judge(hub_server, no_proxy_e
     with open_get(url, {}, connect_timeout=5, read_timeout=5) as resp:
         assert resp.status == 404
     assert isinstance(resp.headers, http.client.HTTPMessage)
+
+
+# --- https ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 (cert.pem, key.pem)."""
+    pytest.importorskip("cryptography", reason="cryptography makes the test certificate")
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    folder = tmp_path_factory.mktemp("tls")
+    (folder / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (folder / "key.pem").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return folder / "cert.pem", folder / "key.pem"
+
+
+@pytest.fixture
+def tls_side(certificate: tuple[Path, Path]) -> Iterator[ThreadingHTTPServer]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Side)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(*certificate)
+    server.socket = ctx.wrap_socket(server.socket, server_side=True)
+    server.daemon_threads = True
+    server.seen = []  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_https_with_a_trusted_certificate(tls_side, certificate, no_proxy_env):
+    ctx = ssl.create_default_context(cafile=str(certificate[0]))
+    url = _url(tls_side, "/chunked").replace("http://", "https://")
+    with open_get(url, {}, connect_timeout=5, read_timeout=5, ssl_context=ctx) as resp:
+        assert resp.status == 200
+        buf = memoryview(bytearray(64))
+        assert bytes(buf[: resp.readinto(buf)]).startswith(b"hello")
+
+
+def test_https_with_an_untrusted_certificate_is_refused(tls_side, no_proxy_env):
+    url = _url(tls_side, "/chunked").replace("http://", "https://")
+    with pytest.raises(FetchError, match="certificate is not trusted"):
+        _get(url)  # the default trust store does not know this self-signed certificate
