@@ -75,6 +75,9 @@ class Response:
         return n
 
     def close(self) -> None:
+        # Both: after a "Connection: close" answer http.client hands the socket to the
+        # response, and closing the connection alone would leave it open.
+        self._resp.close()
         self._conn.close()  # never reused: a half-read body cannot go back to a pool
 
     def __enter__(self) -> Response:
@@ -112,6 +115,7 @@ def open_get(
         location = resp.getheader("location")
         if resp.status not in _REDIRECTS or not location:
             return Response(conn, resp, url)
+        resp.close()
         conn.close()
         nxt = urljoin(url, location)
         if _origin(nxt) != _origin(url):
