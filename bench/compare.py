@@ -92,6 +92,7 @@ class Bare:
             [sys.executable, __file__, "--bare", str(model), str(tokens), str(n_ctx)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,  # llama.cpp's context-size notices
             text=True,
         )
         self._read()  # "ready"
