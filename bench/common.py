@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import statistics
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,3 +35,14 @@ def print_table(title: str, header: list[str], rows: list[list[Any]]) -> None:
 
 def emit_json(obj: dict[str, Any]) -> None:
     print(json.dumps(obj))
+
+
+def plain_greedy(llm: Any, prompt: list[int], n: int) -> Iterator[bytes]:
+    """The bare llama-cpp-python loop the benches compare against: ``n`` greedy tokens from
+    ``llm.generate``, each detokenized (as any caller must) and yielded as it comes."""
+    for count, tok in enumerate(
+        llm.generate(prompt, temp=0.0, top_k=0, top_p=1.0, min_p=0.0, repeat_penalty=1.0), 1
+    ):
+        yield llm.detokenize([tok])
+        if count >= n:
+            return

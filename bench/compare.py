@@ -36,7 +36,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import SHARED_MODELS, emit_json, median, print_table
+from bench.common import SHARED_MODELS, emit_json, median, plain_greedy, print_table
 from gptoss_desktop.core.compare.engines import EnginePool
 from gptoss_desktop.core.compare.runner import (
     ColumnResult,
@@ -130,15 +130,10 @@ def bare_main(model: str, tokens: int, n_ctx: int) -> None:
     for _ in sys.stdin:
         llm.reset()
         count, t_first = 0, 0.0
-        for tok in llm.generate(
-            prompt, temp=0.0, top_k=0, top_p=1.0, min_p=0.0, repeat_penalty=1.0
-        ):
-            llm.detokenize([tok])
+        for _ in plain_greedy(llm, prompt, tokens):
             count += 1
             if count == 1:
                 t_first = time.perf_counter()
-            if count >= tokens:
-                break
         print((count - 1) / (time.perf_counter() - t_first), flush=True)
 
 

@@ -19,9 +19,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import SHARED_MODELS, emit_json, median, print_table  # noqa: E402
-from bench.models import model_100m  # noqa: E402
-from gptoss_desktop.core.engine import (  # noqa: E402
+from bench.common import SHARED_MODELS, emit_json, median, plain_greedy, print_table
+from bench.models import model_100m
+from gptoss_desktop.core.engine import (
     EngineClient,
     GenerateRequest,
     LoadOptions,
@@ -46,15 +46,9 @@ def run_worker(client: EngineClient, prompt: list[int], n: int) -> float:
 
 def run_inprocess(llm: object, prompt: list[int], n: int) -> float:
     t0 = time.perf_counter()
-    count = 0
-    pieces = []
-    for tok in llm.generate(prompt, temp=0.0, top_k=0, top_p=1.0, min_p=0.0,  # type: ignore[attr-defined]
-                            repeat_penalty=1.0):
-        pieces.append(llm.detokenize([tok]))  # type: ignore[attr-defined]
-        count += 1
-        if count >= n:
-            break
+    pieces = list(plain_greedy(llm, prompt, n))
     elapsed = time.perf_counter() - t0
+    assert len(pieces) == n, len(pieces)
     return n / elapsed
 
 

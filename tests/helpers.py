@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -11,6 +13,7 @@ SHARED = ROOT.parent / "shared"
 SHARED_MODELS = SHARED / "models"
 HARMONY_KIT = SHARED / "reference" / "harmony"
 PROJECT_MODELS = ROOT / "tests" / "data" / "models"
+SCREENSHOTS = ROOT / "docs" / "screenshots"
 
 
 def shared_model(name: str) -> Path:
@@ -27,3 +30,13 @@ def project_model(name: str) -> Path:
     if not path.is_file():
         pytest.fail(f"missing project test model {path}; run: python tests/data/make_models.py")
     return path
+
+
+def save_screenshot(widget: Any, name: str, tmp_path: Path, wider_than: int = 400) -> None:
+    """Grab ``widget`` into ``name``: in docs/screenshots with GPTOSS_WRITE_SCREENSHOTS=1,
+    else in ``tmp_path`` (the grab and the save are checked either way)."""
+    image = widget.grab()
+    assert not image.isNull() and image.width() > wider_than
+    target = SCREENSHOTS if os.environ.get("GPTOSS_WRITE_SCREENSHOTS") == "1" else tmp_path
+    target.mkdir(parents=True, exist_ok=True)
+    assert image.save(str(target / name))

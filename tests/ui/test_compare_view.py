@@ -21,10 +21,9 @@ from gptoss_desktop.core.compare.engines import EnginePool
 from gptoss_desktop.core.compare.runner import ColumnSetup, CompareSettings
 from gptoss_desktop.core.engine import SamplingOptions
 from gptoss_desktop.core.store.store import Store
-from tests.helpers import PROJECT_MODELS, ROOT, project_model, shared_model
+from tests.helpers import PROJECT_MODELS, project_model, save_screenshot, shared_model
 
 pytestmark = pytest.mark.timeout(120)
-SCREENSHOTS = ROOT / "docs" / "screenshots"
 # One thread per worker: on a busy 2-core machine two threads per tiny model are ~10x slower.
 LONG = CompareSettings(
     sampling=SamplingOptions(temperature=0.0), max_tokens=600, n_ctx=1024, n_threads=1
@@ -75,14 +74,6 @@ def make_view(qtbot: Any, store: Store, pool: EnginePool, settings: CompareSetti
     view.resize(1200, 760)
     view.show()
     return view
-
-
-def save_screenshot(widget: Any, name: str, tmp_path: Path) -> None:
-    image = widget.grab()
-    assert not image.isNull() and image.width() > 400
-    target = SCREENSHOTS if os.environ.get("GPTOSS_WRITE_SCREENSHOTS") == "1" else tmp_path
-    target.mkdir(parents=True, exist_ok=True)
-    assert image.save(str(target / name))
 
 
 def wait_done(qtbot: Any, view: Any, timeout: int = 60_000) -> None:

@@ -27,12 +27,11 @@ from gptoss_desktop.core.library import (
 from tests.core.library.ggufgen import write_gptoss_like
 from tests.core.library.hubserver import HubServer, Repo
 from tests.core.library.test_token_store import MemoryKeychain
-from tests.helpers import ROOT
+from tests.helpers import save_screenshot
 
 pytestmark = pytest.mark.timeout(120)
 REPO = "test-org/tiny-GGUF"
 FILE = "tiny-gptoss.gguf"
-SCREENSHOTS = ROOT / "docs" / "screenshots"
 
 
 @pytest.fixture
@@ -150,9 +149,7 @@ def test_pause_resume_cancel(
     assert 0.5 < float(t.item(0, 2).text().split()[0]) < 1.6  # 1 MiB/s from the server
     assert t.item(0, 3).text()  # time left
     window.resize(1100, 360)
-    image = window.grab()
-    target = SCREENSHOTS if os.environ.get("GPTOSS_WRITE_SCREENSHOTS") == "1" else tmp_path
-    assert image.save(str(target / "models-downloads.png"))
+    save_screenshot(window, "models-downloads.png", tmp_path, wider_than=999)
     window.downloads_table.selectRow(0)
     window.pause_button.click()
     qtbot.waitUntil(lambda: _state(window, "slow one") == "Paused", timeout=10_000)
@@ -192,11 +189,7 @@ def test_import_a_local_file_and_screenshot(qtbot: Any, window: Any, tmp_path: P
     assert window.installed_table.item(0, 3).text() == "linked"
     window.tabs.setCurrentIndex(0)
     window.resize(1100, 640)
-    image = window.grab()
-    assert not image.isNull() and image.width() >= 1000
-    target = SCREENSHOTS if os.environ.get("GPTOSS_WRITE_SCREENSHOTS") == "1" else tmp_path
-    target.mkdir(parents=True, exist_ok=True)
-    assert image.save(str(target / "models.png"))
+    save_screenshot(window, "models.png", tmp_path, wider_than=999)
 
 
 def test_closing_hides_and_downloads_go_on(qtbot: Any, window: Any) -> None:
