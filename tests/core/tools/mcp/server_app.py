@@ -3,18 +3,21 @@
 Run as ``python server_app.py`` (stdio) or ``python server_app.py http PORT`` (streamable
 HTTP on 127.0.0.1). Its tools: ``get_weather`` (the tiny test model's trained call),
 ``plan_trip`` (nested schema), ``slow`` (sleeps), ``crash`` (the process dies), ``huge``
-(a result of N characters), ``picture`` (an image and a resource), ``grow`` (adds a tool and
-sends notifications/tools/list_changed), ``junk`` (writes a line that is not JSON-RPC),
-``fail`` (a tool error), ``whoami`` (the process id, to see restarts).
+(a result of N characters), ``picture`` (an image and a resource), ``grow`` (adds a tool
+and sends notifications/tools/list_changed), ``junk`` (writes a line that is not JSON-RPC),
+``fail`` (a tool error), ``whoami`` (the process id, to see restarts). With
+GPTOSS_TEST_MCP_LOG set, ``get_weather`` logs its calls there; with
+GPTOSS_TEST_MCP_CRASH_ONCE, its first call kills the server.
 """
 
 from __future__ import annotations
 
 import base64
+import json
 import os
 import sys
 import time
-from typing import Literal
+from typing import Annotated, Literal
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.types import EmbeddedResource, ImageContent, TextContent, TextResourceContents
@@ -22,7 +25,10 @@ from pydantic import BaseModel, Field
 
 server = MCPServer("gptoss-test-server", instructions="A server for the tests.")
 
-WEATHER = {"tokyo": "Cloudy, 18 degrees Celsius", "paris": "Sunny, 24 degrees Celsius"}
+WEATHER = {
+    "tokyo": {"temperature": 17, "condition": "cloudy"},
+    "paris": {"temperature": 21, "condition": "sunny"},
+}
 
 
 class Place(BaseModel):
@@ -37,9 +43,19 @@ class Leg(BaseModel):
 
 
 @server.tool()
-def get_weather(location: str) -> str:
+def get_weather(location: Annotated[str, Field(description="The city name, e.g. Tokyo")]) -> str:
     """Gets the current weather in the provided location."""
-    return WEATHER.get(location.strip().lower(), f"No weather known for {location}")
+    if os.environ.get("GPTOSS_TEST_MCP_LOG"):  # the tests see which calls really ran
+        with open(os.environ["GPTOSS_TEST_MCP_LOG"], "a", encoding="utf-8") as log:
+            log.write(json.dumps({"location": location}) + "\n")
+    once = os.environ.get("GPTOSS_TEST_MCP_CRASH_ONCE")
+    if once and not os.path.exists(once):  # the first call kills the server
+        open(once, "w").close()
+        os._exit(3)
+    found = WEATHER.get(location.strip().lower())
+    if found is None:
+        return json.dumps({"error": f"no weather known for {location}"})
+    return json.dumps(found)
 
 
 @server.tool()

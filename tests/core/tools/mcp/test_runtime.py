@@ -26,7 +26,7 @@ def test_tools_and_calls_over_stdio(runtime: McpRuntime) -> None:
     assert names[:3] == ["get_weather", "plan_trip", "slow"]
     assert runtime.info("testsrv").name == "gptoss-test-server"  # type: ignore[union-attr]
     result = runtime.call(config, "get_weather", {"location": "Tokyo"})
-    assert (result.text, result.is_error) == ("Cloudy, 18 degrees Celsius", False)
+    assert (result.text, result.is_error) == ('{"temperature": 17, "condition": "cloudy"}', False)
     trip = runtime.call(config, "plan_trip", {
         "legs": [{"origin": {"city": "Oslo"}, "destination": {"city": "Bergen", "country": "NO"}, "mode": "bus"}],
         "travellers": 2,
@@ -82,7 +82,7 @@ def test_a_huge_result_is_capped(runtime: McpRuntime) -> None:
 def test_bad_json_rpc_on_the_stream_does_not_break_the_session(runtime: McpRuntime) -> None:
     config = stdio_config()
     assert runtime.call(config, "junk", {}).text == "junk written"
-    assert runtime.call(config, "get_weather", {"location": "Paris"}).text.startswith("Sunny")
+    assert "sunny" in runtime.call(config, "get_weather", {"location": "Paris"}).text
 
 
 def test_a_server_that_speaks_no_mcp_gives_a_clear_error(runtime: McpRuntime) -> None:
@@ -173,7 +173,7 @@ def test_the_sdk_server_over_streamable_http_on_loopback(
     assert "get_weather" in [t.name for t in runtime.tools(config)]
     assert (
         runtime.call(config, "get_weather", {"location": "Tokyo"}).text
-        == "Cloudy, 18 degrees Celsius"
+        == '{"temperature": 17, "condition": "cloudy"}'
     )
     trip = runtime.call(
         config, "plan_trip", {"legs": [{"origin": {"city": "A"}, "destination": {"city": "B"}}]}
