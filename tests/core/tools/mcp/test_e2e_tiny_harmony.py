@@ -102,12 +102,12 @@ def turn(tmp_path: Path) -> Iterator[Callable[..., Turn]]:
 
 def test_the_trained_call_is_answered_by_the_mcp_tool(client: EngineClient, turn: Any) -> None:
     t = turn([Approval(Decision.ALLOW_ONCE)])
-    assert [s.name for s in t.box.function_specs()][0] == "get_weather"
+    assert next(s.name for s in t.box.function_specs()) == "get_weather"
     result = t.send(client, "What is the weather in Tokyo?")
     assert [r.call.recipient for r in t.asked] == ["functions.get_weather"]
     assert t.asked[0].arguments_text == '{\n  "location": "Tokyo"\n}'
     assert t.server_calls() == [{"location": "Tokyo"}]
-    ((call, answer),) = t.results
+    ((_call, answer),) = t.results
     assert (answer.author, answer.text, answer.untrusted) == ("functions.get_weather", CLOUDY, True)
     assert answer.data["server"] == "weather" and not answer.is_error
     assert result.final == "It is 17°C and cloudy in Tokyo."
