@@ -13,6 +13,7 @@ to it returns, so a tool conversation can be scripted without writing code.
 sandbox, the offline browser over ``--docs DIR``, function tools from the file; a function
 without a built-in ``binding`` is answered on the terminal), and ``--approve ask|all|none``
 says whether each call is shown for y / a / n first (ask, the default), run, or refused.
+``--mcp CONFIG.json`` adds the tools of the MCP servers in an ``mcpServers`` file.
 """
 
 from __future__ import annotations
@@ -51,6 +52,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--tools", default=None, help="real tools: python,browser,FUNCTIONS.json")
     p.add_argument("--docs", default=None, help="folder of documents for the browser tool")
     p.add_argument(
+        "--mcp", default=None, metavar="CONFIG.json",
+        help="MCP servers whose tools the model may call (an mcpServers JSON file)",
+    )  # fmt: skip
+    p.add_argument(
         "--approve", choices=("ask", "all", "none"), default="ask",
         help="before a tool call runs: ask y/n on the terminal, run all, or run none",
     )  # fmt: skip
@@ -70,10 +75,10 @@ def run(args: argparse.Namespace) -> int:
     date = None if args.no_date else (args.date or dt.date.today().isoformat())
     system = SystemContent(conversation_start_date=date).with_reasoning(args.reasoning)
     extra = None
-    if args.tools:
+    if args.tools or args.mcp:
         from gptoss_desktop.cli.chat_tools import chat_tools
 
-        extra = chat_tools(args.tools, args.docs, args.approve, args.max_tool_calls)
+        extra = chat_tools(args.tools, args.docs, args.approve, args.max_tool_calls, args.mcp)
         system = system.with_tools(*extra.box.system_namespaces().values())
         declared = extra.box.developer_namespace()
         functions += list(declared.tools) if declared is not None else []
@@ -109,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
             load_s = engine.info.load_s if engine.info else 0.0
     finally:
         if extra:
-            extra.box.close()
+            extra.close()
     if args.json:
         print_json(_report(turns, load_s))
     return 0

@@ -1,11 +1,14 @@
 """Real tools for ``gptoss-desktop chat``: ``--tools python,browser,FUNCTIONS.json --docs DIR
---approve ask|all|none``.
+--mcp CONFIG.json --approve ask|all|none``.
 
 The same tools the app's chats use: the python sandbox (scratch folder ``scratch/cli`` in the
 app's data folder; where this machine cannot confine it, it stays off and says so), the offline
 browser over DIR, and function tools from a FUNCTIONS.json (a function without a built-in
 ``binding`` is answered by the user on the terminal). ``--approve ask`` shows each call and
-reads y / a / n; prompts go to stderr so ``--json`` output stays clean.
+reads y / a / n; prompts go to stderr so ``--json`` output stays clean. ``--mcp`` gives the
+model the tools of the MCP servers in an ``mcpServers`` JSON file (as Claude Desktop, LM
+Studio, Jan or Cursor write it): a stdio server's command line is shown and must be allowed
+once first (remembered in the app's settings; ``--approve all`` allows it for this run).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ if TYPE_CHECKING:
     from gptoss_desktop.core.paths import AppPaths
     from gptoss_desktop.core.tools.browser import BrowserSession
     from gptoss_desktop.core.tools.functions import FunctionTools
+    from gptoss_desktop.core.tools.mcp import McpHub, McpServerConfig, McpTools
     from gptoss_desktop.core.tools.python_tool import PythonTool
 
 BUILT_INS = ("python", "browser")
@@ -33,6 +37,12 @@ BUILT_INS = ("python", "browser")
 class ChatTools:
     box: ToolBox
     policy: ApprovalPolicy
+    hub: McpHub | None = None
+
+    def close(self) -> None:
+        self.box.close()
+        if self.hub is not None:
+            self.hub.close()
 
 
 def _ask_line(prompt: str) -> str:
@@ -57,11 +67,13 @@ def human_answer(call: ToolCall) -> str:
         raise ToolError("nobody answered on the terminal") from None
 
 
-def chat_tools(spec: str, docs: str | None, approve: str, max_calls: int) -> ChatTools:
-    """The tools named in ``--tools`` (comma-separated), ready for a ChatSession."""
+def chat_tools(
+    spec: str, docs: str | None, approve: str, max_calls: int, mcp: str | None = None
+) -> ChatTools:
+    """The tools named in ``--tools`` (comma-separated) and ``--mcp``, ready for a ChatSession."""
     from gptoss_desktop.core.paths import AppPaths
 
-    names = [n.strip() for n in spec.split(",") if n.strip()]
+    names = [n.strip() for n in (spec or "").split(",") if n.strip()]
     files = [n for n in names if n not in BUILT_INS]
     if "browser" in names and not docs:
         raise HarmonyError("--tools browser needs --docs DIR, the folder of documents to search")
@@ -74,7 +86,50 @@ def chat_tools(spec: str, docs: str | None, approve: str, max_calls: int) -> Cha
     asker = terminal_asker(input_fn=_ask_line, print_fn=_say) if approve == "ask" else None
     policy = ApprovalPolicy(approve, ask=asker, max_calls_per_turn=max_calls)
     box.policy = policy
-    return ChatTools(box, policy)
+    hub = None
+    if mcp:
+        taken = [s.name for s in box.function_specs()]
+        hub, box.mcp = _mcp(paths, mcp, approve, taken)
+        box.on_result = _say_notice
+    return ChatTools(box, policy, hub)
+
+
+def _say_notice(call: ToolCall, result: object) -> None:
+    notice = getattr(result, "data", {}).get("notice")
+    if notice:
+        _say(f"[{notice}]")
+
+
+def confirm_on_terminal(server: McpServerConfig) -> bool:
+    """Show a stdio server's exact command line and ask whether it may start."""
+    _say(f"\nMCP server {server.name!r} wants to start this command on your computer:\n"
+         f"  {server.command_line}")  # fmt: skip
+    try:
+        answer = _ask_line("Allow it (remembered for this command line)? [y/N]: ")
+    except EOFError:
+        return False
+    return answer.strip().lower() in ("y", "yes")
+
+
+def _mcp(paths: AppPaths, config: str, approve: str, taken: list[str]) -> tuple[McpHub, McpTools]:
+    from gptoss_desktop.core.tools.mcp import (
+        ChatMcpChoice,
+        McpHub,
+        McpSettings,
+        TrustedCommands,
+        load_servers_file,
+    )
+
+    servers = load_servers_file(Path(config))
+    confirm = {"ask": confirm_on_terminal, "all": lambda server: True}.get(approve)
+    # --approve all allows the servers for this run only; an answer on the terminal is kept
+    trust = TrustedCommands(None if approve == "all" else paths.config_dir)
+    hub = McpHub(McpSettings(tuple(servers)), trust=trust, confirm_start=confirm)
+    enabled = tuple(s.name for s in servers if s.enabled)
+    tools = hub.toolset("cli", ChatMcpChoice(enabled), taken=taken)
+    for problem in tools.problems:
+        _say(f"[{problem}]")
+    return hub, tools
 
 
 def _python(paths: AppPaths) -> PythonTool | None:

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from gptoss_desktop.core.errors import ToolError
 from gptoss_desktop.core.harmony.model import ToolNamespace
 from gptoss_desktop.core.tools.approval import ApprovalPolicy
 from gptoss_desktop.core.tools.browser.session import BrowserSession
@@ -127,6 +128,8 @@ class ToolBox:
                 result = handler(full if routed else recipient, arguments)
                 if self.on_result is not None:
                     self.on_result(ToolCall(full, arguments), result)
+                if result.is_error and self.mcp is not None and handler == self.mcp.handle:
+                    raise ToolError(result.text)  # the session tells the model {"error": ...}
                 return result.text
 
             return run

@@ -108,7 +108,7 @@ class McpTools:
         except McpServerError as exc:
             notice = exc.message
             return ToolResult(
-                recipient, f"The tool could not run: {notice}", untrusted=False, is_error=True,
+                recipient, notice, untrusted=False, is_error=True,
                 elapsed_s=time.monotonic() - started, data={**data, "notice": notice, "details": exc.details},
             )  # fmt: skip
         data["parts"] = list(rendered.parts)
@@ -199,9 +199,10 @@ class McpHub:
             raise McpServerError(name, f"MCP server {name!r} is turned off in the tool settings")
         if not self.allowed(config):
             raise McpServerError(
-                name, f"MCP server {name!r} was not allowed to start ({config.command_line}); "
-                "allow it in the tool settings",
-            )  # fmt: skip
+                name,
+                f"MCP server {name!r} was not started: you did not allow its command "
+                f"({config.command_line})",
+            )
         return self.runtime.tools(config)
 
     def toolset(

@@ -139,11 +139,14 @@ def test_a_crashed_server_gives_an_error_result_then_restarts(
     t = turn(
         [Approval(Decision.ALWAYS_ALLOW)], GPTOSS_TEST_MCP_CRASH_ONCE=str(tmp_path / "crashed")
     )
-    result = t.send(client, "What is the weather in Tokyo?")
-    first, second = (r for _, r in t.results[:2])
+    broken = t.send(client, "What is the weather in Tokyo?", max_tool_calls=1)
+    ((_, first),) = t.results
     assert first.is_error and "stopped during the call" in first.text
     assert "stopped during the call" in first.data["notice"]  # the line the user sees
-    # trained to call again after an error: the server started again and answered
-    assert (second.is_error, second.text) == (False, CLOUDY)
+    told = [m for m in broken.messages if m.role.value == "tool"]
+    assert json.loads(told[0].content[0].text) == {"error": f"get_weather failed: {first.text}"}
+    # the next call starts the server again and it answers
+    result = t.send(client, "What is the weather in Tokyo?")
+    assert (t.results[-1][1].is_error, t.results[-1][1].text) == (False, CLOUDY)
     assert t.server_calls() == [{"location": "Tokyo"}, {"location": "Tokyo"}]
     assert result.final == "It is 17°C and cloudy in Tokyo."

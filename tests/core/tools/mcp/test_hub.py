@@ -66,8 +66,8 @@ def test_a_refused_server_never_starts(tmp_path: Path) -> None:
         tools = hub.toolset("chat", ChatMcpChoice(("testsrv",)))
         assert tools.specs == []
         assert tools.problems == [
-            f"MCP server 'testsrv' was not allowed to start ({stdio_config().command_line}); "
-            "allow it in the tool settings"
+            "MCP server 'testsrv' was not started: you did not allow its command "
+            f"({stdio_config().command_line})"
         ]
         assert hub.runtime.running() == []
     finally:
