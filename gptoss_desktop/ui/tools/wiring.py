@@ -15,7 +15,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from gptoss_desktop.core.errors import ToolError
 from gptoss_desktop.core.harmony import (
@@ -40,6 +40,9 @@ from gptoss_desktop.ui.tools.raw import RawDecoder, RecordingEngine
 from gptoss_desktop.ui.tools.toolbox import ChatToolConfig, ChatTools, ToolPreferences
 from gptoss_desktop.ui.tools.trace import GenerationRecord, TraceRecorder
 
+if TYPE_CHECKING:
+    from gptoss_desktop.core.tools.mcp import McpHub, McpServerConfig, McpTools
+
 MAX_CHATS = 8
 UNSAVED = "unsaved"
 DECISION_WORDS = {
@@ -63,6 +66,10 @@ class UserPrompts(Protocol):
         """Answer every open question now (deny / no result): the turn was stopped."""
         ...
 
+    def confirm_start(self, server: McpServerConfig) -> bool | None:
+        """May this MCP server's command line run? Asked once per command line."""
+        ...
+
 
 @dataclass
 class _Setup:
@@ -71,6 +78,7 @@ class _Setup:
     prefs: ToolPreferences
     decoder: RawDecoder
     problems: list[str]
+    mcp: McpTools | None = None
 
 
 class ToolWiring:
@@ -84,8 +92,11 @@ class ToolWiring:
         *,
         preferences: Callable[[], ToolPreferences] = ToolPreferences,
         sandbox_namespaces: str = "auto",
+        mcp_hub: McpHub | None = None,
     ) -> None:
         self.paths = paths
+        self.mcp_hub = mcp_hub
+        self._mcp: McpTools | None = None  # the MCP tools of the turn in progress
         self.prompts = prompts
         self.recorder = recorder
         self.preferences = preferences
@@ -112,6 +123,8 @@ class ToolWiring:
             self._chats.move_to_end(key)
         for old in evicted:
             old.close()
+            if self.mcp_hub is not None:
+                self.mcp_hub.release(old.chat_key)
         return tools
 
     def close(self) -> None:
@@ -120,6 +133,8 @@ class ToolWiring:
             self._chats.clear()
         for tools in chats:
             tools.close()
+            if self.mcp_hub is not None:
+                self.mcp_hub.release(tools.chat_key)
 
     # --- the runner's hooks ------------------------------------------------------------------
     def session_options(
@@ -130,7 +145,8 @@ class ToolWiring:
         options: dict[str, Any],
     ) -> tuple[HarmonyEngine, dict[str, Any]]:
         """The engine and ChatSession keyword arguments for a turn of the chat ``history``
-        belongs to (``settings``: its ChatSettings). Starts nothing."""
+        belongs to (``settings``: its ChatSettings). Starts the chat's MCP servers when
+        called off the GUI thread; on it, nothing starts."""
         key = chat_key(history)
         tools = self.chat_tools(key)
         config = ChatToolConfig.from_settings(settings)
@@ -140,8 +156,13 @@ class ToolWiring:
         recording = RecordingEngine(engine, on_batch=decoder.remember)
         options = {**options, "vocab": vocab}
         problems: list[str] = []
+        mcp = None
         if config.any:
-            box, problems = tools.toolbox(config, prefs, self._on_result)
+            off_gui = threading.current_thread() is not threading.main_thread()
+            box, problems = tools.toolbox(
+                config, prefs, self._on_result, mcp_hub=self.mcp_hub, start_servers=off_gui
+            )
+            mcp = box.mcp
             builtins = box.system_namespaces()
             if builtins:
                 options["system"] = options["system"].with_tools(*builtins.values())
@@ -152,7 +173,7 @@ class ToolWiring:
             options["tools"] = box.harmony_handlers()
             options["approve"] = self._approve_hook(tools)
             options["max_tool_calls"] = prefs.max_calls_per_turn
-        recording.setup = _Setup(tools, config, prefs, decoder, problems)
+        recording.setup = _Setup(tools, config, prefs, decoder, problems, mcp)
         return recording, options
 
     def send(
@@ -168,6 +189,7 @@ class ToolWiring:
         if not isinstance(recording, RecordingEngine) or setup is None:
             raise ToolError("this chat session was not set up for tools; start the turn again")
         self.current_key = setup.tools.chat_key
+        self._mcp = setup.mcp
         setup.tools.policy.begin_turn()
         self.recorder.begin_turn(text, setup.prefs.max_calls_per_turn if setup.config.any else 0)
         for problem in setup.problems:
@@ -212,8 +234,17 @@ class ToolWiring:
     # --- tools and approval ------------------------------------------------------------------
     def _on_result(self, _call: ToolCall, result: ToolResult) -> None:
         self.recorder.tool_result(result)
+        notice = result.data.get("notice")
+        if isinstance(notice, str) and notice:
+            self.recorder.notice(notice)  # an MCP server failed or its result was cut
 
     def _ask(self, request: ApprovalRequest) -> Approval:
+        mcp = self._mcp
+        exposed = mcp.find(request.call.recipient) if mcp is not None else None
+        if exposed is not None:
+            request = replace(
+                request, source=f"MCP server {exposed.tool.server} (its tool {exposed.tool.name})"
+            )
         self.recorder.awaiting_approval(request.call.recipient)
         answer = self.prompts.ask(request)
         self._decision = DECISION_WORDS[answer.decision]

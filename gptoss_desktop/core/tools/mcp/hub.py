@@ -35,7 +35,7 @@ from gptoss_desktop.core.tools.results import Arguments, ToolResult, error_resul
 SERVER_PREFIX = "mcp:"  # in ChatSettings.enabled_tools: "mcp:NAME" turns a server on
 TOOL_OFF_PREFIX = "mcp-off:"  # "mcp-off:SERVER/TOOL" turns one tool of it off in that chat
 
-ConfirmStart = Callable[[McpServerConfig], bool]
+ConfirmStart = Callable[[McpServerConfig], "bool | None"]  # None: no answer (turn stopped)
 
 
 @dataclass(frozen=True)
@@ -142,8 +142,15 @@ class McpHub:
         self._lock = threading.Lock()
         self._confirm_lock = threading.Lock()
         self._refused: set[str] = set()  # command lines refused in this run of the app
+        self._known: dict[str, list[McpTool]] = {}  # the last tool list of each server
+
+    def known_tools(self, name: str) -> list[McpTool] | None:
+        """The tools ``name`` offered when it was last listed (None: never listed)."""
+        known = self._known.get(name)
+        return list(known) if known is not None else None
 
     def _changed(self, server: str, tools: list[McpTool]) -> None:
+        self._known[server] = list(tools)
         if self.on_tools_changed is not None:
             self.on_tools_changed(server, tools)
 
@@ -151,6 +158,8 @@ class McpHub:
     def set_settings(self, settings: McpSettings) -> None:
         """New global settings; servers that are gone, disabled or changed are stopped."""
         old, self.settings = self.settings, settings
+        with self._confirm_lock:
+            self._refused.clear()  # the user looked at the servers again: ask again
         for server in old.servers:
             new = settings.server(server.name)
             if new is None or not new.enabled or new != server:
@@ -182,10 +191,12 @@ class McpHub:
                 return True
             if line in self._refused or self.confirm_start is None:
                 return False
-            if self.confirm_start(config):
+            answer = self.confirm_start(config)
+            if answer:
                 self.trust.remember(line)
                 return True
-            self._refused.add(line)
+            if answer is not None:  # "no" holds until the settings change; no answer does not
+                self._refused.add(line)
             return False
 
     def tools_of(self, name: str) -> list[McpTool]:
@@ -203,17 +214,35 @@ class McpHub:
                 f"MCP server {name!r} was not started: you did not allow its command "
                 f"({config.command_line})",
             )
-        return self.runtime.tools(config)
+        tools = self.runtime.tools(config)
+        self._known[name] = list(tools)
+        return tools
 
     def toolset(
-        self, chat_key: str, choice: ChatMcpChoice, *, taken: Iterable[str] = ()
+        self,
+        chat_key: str,
+        choice: ChatMcpChoice,
+        *,
+        taken: Iterable[str] = (),
+        start: bool = True,
     ) -> McpTools:
-        """The chat's MCP tools: starts what it needs, says which servers could not start."""
-        self.use(chat_key, choice.servers)
+        """The chat's MCP tools: starts what it needs, says which servers could not start.
+
+        ``start=False`` starts nothing: only servers listed before give their last tools."""
+        if start:
+            self.use(chat_key, choice.servers)
         tools: list[McpTool] = []
         problems: list[str] = []
         configs: dict[str, McpServerConfig] = {}
         for name in choice.servers:
+            config = self.settings.server(name)
+            if not start:
+                known = self._known.get(name)
+                if config is None or not config.enabled or known is None:
+                    continue
+                configs[name] = config
+                tools += [t for t in known if choice.tool_on(name, t.name)]
+                continue
             try:
                 listed = self.tools_of(name)
             except McpServerError as exc:
