@@ -14,35 +14,24 @@ once first (remembered in the app's settings; ``--approve all`` allows it for th
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gptoss_desktop.core.chat.tools import ChatToolConfig, ChatTools, ToolPreferences
 from gptoss_desktop.core.errors import HarmonyError, SandboxUnavailable, ToolError
-from gptoss_desktop.core.tools.approval import ApprovalPolicy, terminal_asker
-from gptoss_desktop.core.tools.results import ToolCall
+from gptoss_desktop.core.tools.approval import ApprovalMode, terminal_asker
+from gptoss_desktop.core.tools.functions import load_function_specs
+from gptoss_desktop.core.tools.results import ToolCall, ToolResult
 from gptoss_desktop.core.tools.toolbox import ToolBox
 
 if TYPE_CHECKING:
     from gptoss_desktop.core.paths import AppPaths
-    from gptoss_desktop.core.tools.browser import BrowserSession
-    from gptoss_desktop.core.tools.functions import FunctionTools
-    from gptoss_desktop.core.tools.mcp import McpHub, McpServerConfig, McpTools
-    from gptoss_desktop.core.tools.python_tool import PythonTool
+    from gptoss_desktop.core.tools.mcp import ChatMcpChoice, McpHub, McpServerConfig
 
 BUILT_INS = ("python", "browser")
-
-
-@dataclass
-class ChatTools:
-    box: ToolBox
-    policy: ApprovalPolicy
-    hub: McpHub | None = None
-
-    def close(self) -> None:
-        self.box.close()
-        if self.hub is not None:
-            self.hub.close()
+#: The command line's tools live in the chat "cli" (scratch folder ``scratch/cli``).
+CLI_CHAT = "cli"
 
 
 def _ask_line(prompt: str) -> str:
@@ -68,9 +57,11 @@ def human_answer(call: ToolCall) -> str:
 
 
 def chat_tools(
-    spec: str, docs: str | None, approve: str, max_calls: int, mcp: str | None = None
-) -> ChatTools:
-    """The tools named in ``--tools`` (comma-separated) and ``--mcp``, ready for a ChatSession."""
+    spec: str | None, docs: str | None, approve: str, max_calls: int, mcp: str | None = None
+) -> tuple[ChatTools, ToolBox]:
+    """The tools named in ``--tools`` (comma-separated) and the servers of ``--mcp``,
+    assembled as the chat window does (core/chat/tools.py), and the box of this run's tools.
+    Closing the ChatTools stops the MCP servers (``tools.mcp_hub.close()``)."""
     from gptoss_desktop.core.paths import AppPaths
 
     names = [n.strip() for n in (spec or "").split(",") if n.strip()]
@@ -78,24 +69,33 @@ def chat_tools(
     if "browser" in names and not docs:
         raise HarmonyError("--tools browser needs --docs DIR, the folder of documents to search")
     paths = AppPaths.from_env().ensure()
-    box = ToolBox(
-        python=_python(paths) if "python" in names else None,
-        browser=_browser(paths, Path(docs)) if "browser" in names and docs else None,
-        functions=_functions(files, paths) if files else None,
-    )
-    asker = terminal_asker(input_fn=_ask_line, print_fn=_say) if approve == "ask" else None
-    policy = ApprovalPolicy(approve, ask=asker, max_calls_per_turn=max_calls)
-    box.policy = policy
-    hub = None
-    if mcp:
-        taken = [s.name for s in box.function_specs()]
-        hub, box.mcp = _mcp(paths, mcp, approve, taken)
-        box.on_result = _say_notice
-    return ChatTools(box, policy, hub)
+    asker = terminal_asker(input_fn=_ask_line, print_fn=_say)
+    hub, choice = _mcp(paths, mcp, approve) if mcp else (None, None)
+    tools = ChatTools(paths, CLI_CHAT, ask=asker, human=human_answer, mcp_hub=hub)
+    functions, bindings = [], {}
+    for name in files:
+        specs, given = load_function_specs(Path(name))
+        functions += specs
+        bindings.update(given)
+    config = ChatToolConfig("python" in names, "browser" in names, tuple(functions), bindings)
+    if choice is not None:
+        config = replace(config, mcp=choice)
+    if config.python:
+        try:
+            tools.check_python()
+        except SandboxUnavailable as exc:
+            _say(f"[the python tool is off: {exc.message}]")
+    prefs = ToolPreferences(docs, ApprovalMode(approve), max_calls)
+    box, problems = tools.toolbox(config, prefs, on_result=_say_notice)
+    for problem in problems:
+        if not problem.startswith("The python tool is off"):  # said above already
+            _say(f"[{problem}]")
+    return tools, box
 
 
-def _say_notice(call: ToolCall, result: object) -> None:
-    notice = getattr(result, "data", {}).get("notice")
+def _say_notice(call: ToolCall, result: ToolResult) -> None:
+    """An MCP server that failed, or a result that was cut, gets a line on the terminal."""
+    notice = result.data.get("notice")
     if notice:
         _say(f"[{notice}]")
 
@@ -111,7 +111,7 @@ def confirm_on_terminal(server: McpServerConfig) -> bool:
     return answer.strip().lower() in ("y", "yes")
 
 
-def _mcp(paths: AppPaths, config: str, approve: str, taken: list[str]) -> tuple[McpHub, McpTools]:
+def _mcp(paths: AppPaths, config: str, approve: str) -> tuple[McpHub, ChatMcpChoice]:
     from gptoss_desktop.core.tools.mcp import (
         ChatMcpChoice,
         McpHub,
@@ -125,45 +125,4 @@ def _mcp(paths: AppPaths, config: str, approve: str, taken: list[str]) -> tuple[
     # --approve all allows the servers for this run only; an answer on the terminal is kept
     trust = TrustedCommands(None if approve == "all" else paths.config_dir)
     hub = McpHub(McpSettings(tuple(servers)), trust=trust, confirm_start=confirm)
-    enabled = tuple(s.name for s in servers if s.enabled)
-    tools = hub.toolset("cli", ChatMcpChoice(enabled), taken=taken)
-    for problem in tools.problems:
-        _say(f"[{problem}]")
-    return hub, tools
-
-
-def _python(paths: AppPaths) -> PythonTool | None:
-    from gptoss_desktop.core.tools.python_tool import PythonTool
-    from gptoss_desktop.core.tools.scratch import scratch_dir
-
-    try:
-        return PythonTool(scratch_dir(paths, "cli"), check=True)
-    except SandboxUnavailable as exc:
-        _say(f"[the python tool is off: {exc.message}]")
-        return None
-
-
-def _browser(paths: AppPaths, docs: Path) -> BrowserSession:
-    from gptoss_desktop.core.tools.browser import BrowserSession, DocumentIndex, default_index_path
-
-    index = DocumentIndex(docs, default_index_path(paths, docs))
-    index.refresh()
-    return BrowserSession(index)
-
-
-def _functions(files: list[str], paths: AppPaths) -> FunctionTools:
-    from gptoss_desktop.core.tools.functions import (
-        FunctionContext,
-        FunctionTools,
-        load_function_specs,
-    )
-    from gptoss_desktop.core.tools.scratch import scratch_dir
-
-    scratch = scratch_dir(paths, "cli")
-    scratch.mkdir(parents=True, exist_ok=True)
-    tools = FunctionTools(human=human_answer, context=FunctionContext(scratch=scratch))
-    for name in files:
-        specs, bindings = load_function_specs(Path(name))
-        for spec in specs:
-            tools.add(spec, bindings.get(spec.name, "human"))
-    return tools
+    return hub, ChatMcpChoice(tuple(s.name for s in servers if s.enabled))

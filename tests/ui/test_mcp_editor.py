@@ -8,9 +8,9 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 
+from gptoss_desktop.core.chat.tools import ChatToolConfig, ToolPreferences
 from gptoss_desktop.core.tools.mcp import ChatMcpChoice, McpServerConfig, McpSettings, McpTool
 from gptoss_desktop.ui.tools.config_editor import ToolConfigEditor
-from gptoss_desktop.ui.tools.toolbox import ChatToolConfig, ToolPreferences
 
 CLAUDE = {
     "mcpServers": {

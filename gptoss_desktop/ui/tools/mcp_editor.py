@@ -115,13 +115,14 @@ class McpServersEditor(QGroupBox):
         off: set[tuple[str, str]] = set()
         for i in range(self.tree.topLevelItemCount()):
             item = self.tree.topLevelItem(i)
+            assert item is not None
             name = str(item.data(0, SERVER_ROLE))
             if item.checkState(0) == Qt.CheckState.Checked:
                 servers.append(name)
             for j in range(item.childCount()):
                 child = item.child(j)
-                tool = child.data(0, TOOL_ROLE)
-                if tool and child.checkState(0) != Qt.CheckState.Checked:
+                tool = child.data(0, TOOL_ROLE) if child is not None else None
+                if tool and child is not None and child.checkState(0) != Qt.CheckState.Checked:
                     off.add((name, str(tool)))
         return ChatMcpChoice(tuple(servers), frozenset(off))
 

@@ -1,6 +1,6 @@
 """Tools into a Harmony chat turn: the session gets the chat's tools, approval and a recorder.
 
-Qt-free. The chat's :class:`~gptoss_desktop.ui.harmony_turns.HarmonyTurnRunner` calls
+Qt-free. The chat's :class:`~gptoss_desktop.core.chat.harmony_turns.HarmonyTurnRunner` calls
 :meth:`ToolWiring.session_options` when it builds a session (the system and developer messages
 gain the chat's tools; handlers, the approval hook and the call limit are added) and
 :meth:`ToolWiring.send` to run the turn, which feeds every event to the
@@ -17,13 +17,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
+from gptoss_desktop.core.chat.tools import (
+    ChatToolConfig,
+    ChatTools,
+    ToolPreferences,
+    add_to_session,
+)
 from gptoss_desktop.core.errors import ToolError
 from gptoss_desktop.core.harmony import (
     Approved,
     CancelToken,
     ChatSession,
     Denied,
-    DeveloperContent,
     Edited,
     EngineVocabulary,
     GenerationFinished,
@@ -37,7 +42,6 @@ from gptoss_desktop.core.tools.approval import Approval, ApprovalRequest, Decisi
 from gptoss_desktop.core.tools.browser import link_citations
 from gptoss_desktop.core.tools.results import ToolCall, ToolResult
 from gptoss_desktop.ui.tools.raw import RawDecoder, RecordingEngine
-from gptoss_desktop.ui.tools.toolbox import ChatToolConfig, ChatTools, ToolPreferences
 from gptoss_desktop.ui.tools.trace import GenerationRecord, TraceRecorder
 
 if TYPE_CHECKING:
@@ -115,7 +119,7 @@ class ToolWiring:
             if tools is None:
                 tools = ChatTools(
                     self.paths, key, ask=self._ask, human=self._answer,
-                    sandbox_namespaces=self._namespaces,
+                    sandbox_namespaces=self._namespaces, mcp_hub=self.mcp_hub,
                 )  # fmt: skip
                 self._chats[key] = tools
                 while len(self._chats) > MAX_CHATS:
@@ -123,8 +127,6 @@ class ToolWiring:
             self._chats.move_to_end(key)
         for old in evicted:
             old.close()
-            if self.mcp_hub is not None:
-                self.mcp_hub.release(old.chat_key)
         return tools
 
     def close(self) -> None:
@@ -133,8 +135,6 @@ class ToolWiring:
             self._chats.clear()
         for tools in chats:
             tools.close()
-            if self.mcp_hub is not None:
-                self.mcp_hub.release(tools.chat_key)
 
     # --- the runner's hooks ------------------------------------------------------------------
     def session_options(
@@ -157,20 +157,11 @@ class ToolWiring:
         options = {**options, "vocab": vocab}
         problems: list[str] = []
         mcp = None
-        if config.any:
+        if config.any or tools.has_handled_functions:
             off_gui = threading.current_thread() is not threading.main_thread()
-            box, problems = tools.toolbox(
-                config, prefs, self._on_result, mcp_hub=self.mcp_hub, start_servers=off_gui
-            )
+            box, problems = tools.toolbox(config, prefs, self._on_result, start_servers=off_gui)
             mcp = box.mcp
-            builtins = box.system_namespaces()
-            if builtins:
-                options["system"] = options["system"].with_tools(*builtins.values())
-            functions = box.developer_namespace()
-            if functions is not None:
-                developer = options.get("developer") or DeveloperContent()
-                options["developer"] = replace(developer, tools={functions.name: functions})
-            options["tools"] = box.harmony_handlers()
+            options = add_to_session(options, box)
             options["approve"] = self._approve_hook(tools)
             options["max_tool_calls"] = prefs.max_calls_per_turn
         recording.setup = _Setup(tools, config, prefs, decoder, problems, mcp)

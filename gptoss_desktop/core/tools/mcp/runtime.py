@@ -383,9 +383,10 @@ class McpRuntime:
         self, config: McpServerConfig, tool: str, arguments: Mapping[str, Any]
     ) -> RenderedResult:
         """Run one tool; raises McpServerError (or McpTimeout) with a line for the user."""
-        return self._submit(
+        result: RenderedResult = self._submit(
             self._call(config, tool, arguments), config.timeout_s + START_TIMEOUT_S + 20
         )
+        return result
 
     def running(self) -> list[str]:
         return [name for name, conn in list(self._connections.items()) if conn.alive]

@@ -1,13 +1,18 @@
-"""Which tools a chat has, and the running tools of one chat.
+"""Tool assembly: which tools a chat has, and the running tools of one chat.
 
-Qt-free. :class:`ChatToolConfig` is the per-chat choice, kept in the chat's
+One place for every front end (the chat window's tool panel, ``gptoss-desktop chat --tools``,
+the API server, MCP tools). :class:`ChatToolConfig` is the per-chat choice, kept in the chat's
 :class:`~gptoss_desktop.core.store.records.ChatSettings` (``enabled_tools`` holds ``python``
 and ``browser``; ``function_tools`` the function definitions, each with an optional
 ``binding``). :class:`ToolPreferences` are app-wide (the documents folder, the approval mode,
 the call limit) and live in ``tools.json`` in the config folder. :class:`ChatTools` holds one
-chat's python sandbox, browser page stack, function tools and "always allow" memory. The MCP
-servers a chat uses are ``mcp:NAME`` entries of ``enabled_tools`` (a tool turned off in that
-chat: ``mcp-off:NAME/TOOL``); the servers themselves are app-wide (core/tools/mcp).
+chat's python sandbox, browser page stack, function tools and "always allow" memory;
+:meth:`ChatTools.add_function` adds a function answered by a handler of the caller's (the API
+server's client-side tools). The MCP servers a chat uses are ``mcp:NAME`` entries of
+``enabled_tools`` (a tool turned off in that chat: ``mcp-off:NAME/TOOL``); the servers are
+app-wide (core/tools/mcp, an McpHub given to ChatTools) and their tools join the functions
+each turn. :func:`add_to_session` puts a :class:`~gptoss_desktop.core.tools.toolbox.ToolBox`
+into a Harmony session's options.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from gptoss_desktop.core.errors import SandboxUnavailable, ToolError
+from gptoss_desktop.core.harmony.model import DeveloperContent, ToolNamespace
 from gptoss_desktop.core.paths import AppPaths
 from gptoss_desktop.core.store.records import ChatSettings
 from gptoss_desktop.core.tools.approval import ApprovalMode, ApprovalPolicy, Asker
@@ -29,6 +35,7 @@ from gptoss_desktop.core.tools.functions import (
     BUILTINS,
     HUMAN,
     FunctionContext,
+    FunctionHandler,
     FunctionSpec,
     FunctionTools,
     HumanAnswer,
@@ -147,8 +154,10 @@ class ChatTools:
         ask: Asker,
         human: HumanAnswer,
         sandbox_namespaces: str = "auto",
+        mcp_hub: McpHub | None = None,
     ) -> None:
         self.paths = paths
+        self.mcp_hub = mcp_hub  # app-wide MCP servers; this chat's use ends with close()
         self.chat_key = chat_key
         self.scratch = scratch_dir(paths, chat_key)
         self._ask = ask
@@ -161,6 +170,18 @@ class ChatTools:
         self._indexed_at = -1e9  # when the document index was last brought up to date
         self.python_unavailable: str | None = None
         self.policy = ApprovalPolicy(ApprovalMode.ASK, ask=ask)
+        self._handled: dict[str, tuple[FunctionSpec, FunctionHandler]] = {}
+
+    @property
+    def has_handled_functions(self) -> bool:
+        return bool(self._handled)
+
+    def add_function(self, spec: FunctionSpec, handler: FunctionHandler) -> None:
+        """Offer ``spec`` in every turn of this chat, answered by ``handler(arguments)``."""
+        problems = spec.problems()
+        if problems:
+            raise ToolError(f"function {spec.name!r} is not valid: {'; '.join(problems)}")
+        self._handled[spec.name] = (spec, handler)
 
     # --- approval ----------------------------------------------------------------------------
     def update_policy(self, prefs: ToolPreferences) -> ApprovalPolicy:
@@ -229,19 +250,21 @@ class ChatTools:
 
     def functions(self, config: ChatToolConfig) -> FunctionTools:
         self.scratch.mkdir(parents=True, exist_ok=True)
-        return FunctionTools(
+        tools = FunctionTools(
             config.functions,
             bindings={s.name: config.binding(s.name) for s in config.functions},
             human=self._human,
             context=FunctionContext(scratch=self.scratch),
         )
+        for spec, handler in self._handled.values():
+            tools.add_handled(spec, handler)
+        return tools
 
     def toolbox(
         self,
         config: ChatToolConfig,
         prefs: ToolPreferences,
         on_result: Callable[[ToolCall, ToolResult], None] | None = None,
-        mcp_hub: McpHub | None = None,
         start_servers: bool = True,
     ) -> tuple[ToolBox, list[str]]:
         """The chat's tools for one turn, and why a chosen tool is off (said to the user).
@@ -265,11 +288,11 @@ class ChatTools:
                 browser = self.browser(prefs.docs_folder)
             except ToolError as exc:
                 problems.append(f"The browser tool is off: {exc.message}")
-        functions = self.functions(config) if config.functions else None
+        functions = self.functions(config) if (config.functions or self._handled) else None
         mcp = None
-        if mcp_hub is not None and config.mcp.servers:
-            taken = [s.name for s in config.functions]
-            mcp = mcp_hub.toolset(self.chat_key, config.mcp, taken=taken, start=start_servers)
+        if self.mcp_hub is not None and config.mcp.servers:
+            taken = [s.name for s in functions.specs] if functions is not None else []
+            mcp = self.mcp_hub.toolset(self.chat_key, config.mcp, taken=taken, start=start_servers)
             problems += mcp.problems
         box = ToolBox(python=python, browser=browser, functions=functions, mcp=mcp,
                       policy=self.update_policy(prefs), on_result=on_result)  # fmt: skip
@@ -283,3 +306,25 @@ class ChatTools:
             python.close()
         if browser is not None:
             browser.index.close()
+        if self.mcp_hub is not None:
+            self.mcp_hub.release(self.chat_key)  # servers no other chat uses stop
+
+
+def add_to_session(options: dict[str, Any], box: ToolBox) -> dict[str, Any]:
+    """ChatSession keyword arguments with ``box``'s tools: built-ins in the system message,
+    functions in the developer message (after any declared there already), and handlers."""
+    options = dict(options)
+    builtins = box.system_namespaces()
+    if builtins:
+        options["system"] = options["system"].with_tools(*builtins.values())
+    functions = box.developer_namespace()
+    if functions is not None:
+        developer = options.get("developer") or DeveloperContent()
+        declared = (developer.tools or {}).get(functions.name)
+        if declared is not None:
+            functions = ToolNamespace(functions.name, None, (*declared.tools, *functions.tools))
+        options["developer"] = replace(
+            developer, tools={**(developer.tools or {}), functions.name: functions}
+        )
+    options["tools"] = {**box.harmony_handlers(), **options.get("tools", {})}
+    return options
