@@ -201,6 +201,13 @@ def describe_block(block: Mapping[str, Any]) -> str:
     return f"[content of type {kind!r} that this app cannot show]"
 
 
+def _loaded(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except (json.JSONDecodeError, ValueError):
+        return text
+
+
 def _said(content: Sequence[Mapping[str, Any]], structured: Mapping[str, Any]) -> bool:
     """Whether the text blocks already say what the structured result holds (servers send
     both; the SDK wraps a plain return value as ``{"result": value}``)."""
@@ -210,6 +217,8 @@ def _said(content: Sequence[Mapping[str, Any]], structured: Mapping[str, Any]) -
         value = structured["result"]
         if isinstance(value, list) and all(isinstance(v, Mapping) and "type" in v for v in value):
             return True  # the content blocks themselves
+        if isinstance(value, list) and [_loaded(t) for t in texts] == value:
+            return True  # a list, one text block per item
         wanted.append(value)
     for text in texts:
         if any(text == w for w in wanted if isinstance(w, str)):

@@ -84,6 +84,8 @@ def test_text_and_structured_content_become_text() -> None:
     # the SDK sends the same thing twice: the text block and {"result": ...}; said once
     once = render_result([{"type": "text", "text": "Sunny"}], {"result": "Sunny"}, False, 1000)
     assert once.text == "Sunny"
+    items = [{"type": "text", "text": "milk"}, {"type": "text", "text": '{"n": 2}'}]
+    assert render_result(items, {"result": ["milk", {"n": 2}]}, False, 100).text == 'milk\n{"n": 2}'
     only = render_result([], {"temperature": 21}, False, 1000)
     assert only.text == '{"temperature": 21}'
 
