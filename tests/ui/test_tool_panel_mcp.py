@@ -82,6 +82,23 @@ def test_an_mcp_tool_answers_the_trained_call_through_approval(qtbot, tmp_path) 
     assert shown in TrustedCommands(w.paths.config_dir)
     with turn(qtbot, w, "What is the weather in Tokyo?"):
         click(qtbot, card_for(qtbot, w, APPROVAL).allow_once)  # no start question this time
+    # the server changes its tools (notifications/tools/list_changed): the panel says so
+    from gptoss_desktop.core.tools.mcp import ChatMcpChoice
+
+    tools = w.tools.mcp.toolset(w.tools.chat_key(), ChatMcpChoice(("weather",)))
+    assert tools.handle("grow", {"name": "forecast"}).text == "added forecast"
+    qtbot.waitUntil(
+        lambda: any("changed its tools" in e.text for e in entries(w, NOTICE)), timeout=10_000
+    )
+    notice = next(e.text for e in entries(w, NOTICE) if "changed its tools" in e.text)
+    assert notice.startswith("MCP server weather changed its tools; the next turn has: ")
+    assert "forecast" in notice and "get_weather" in notice
+    assert "forecast" in [t.name for t in w.tools.mcp.known_tools("weather") or []]
+    # a chat that stops using the server lets it stop
+    set_chat_settings(w, enabled_tools=())
+    with turn(qtbot, w, "What is the capital of France?"):
+        pass
+    assert w.tools.mcp.runtime.running() == []
 
 
 def test_deny_and_edit_reach_the_server_as_chosen(qtbot, tmp_path) -> None:

@@ -157,8 +157,10 @@ class ToolWiring:
         options = {**options, "vocab": vocab}
         problems: list[str] = []
         mcp = None
+        off_gui = threading.current_thread() is not threading.main_thread()
+        if self.mcp_hub is not None and off_gui and not config.mcp.servers:
+            self.mcp_hub.use(key, ())  # this chat uses no MCP server (any more)
         if config.any or tools.has_handled_functions:
-            off_gui = threading.current_thread() is not threading.main_thread()
             box, problems = tools.toolbox(config, prefs, self._on_result, start_servers=off_gui)
             mcp = box.mcp
             options = add_to_session(options, box)

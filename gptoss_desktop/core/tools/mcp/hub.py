@@ -163,7 +163,7 @@ class McpHub:
         for server in old.servers:
             new = settings.server(server.name)
             if new is None or not new.enabled or new != server:
-                self.runtime.stop(server.name)
+                self.runtime.stop(server.name, wait=False)
 
     # --- who uses what ------------------------------------------------------------------------
     def use(self, chat_key: str, servers: Iterable[str]) -> None:
@@ -173,7 +173,7 @@ class McpHub:
             wanted = set().union(*self._users.values()) if self._users else set()
         for name in self.runtime.running():
             if name not in wanted:
-                self.runtime.stop(name)
+                self.runtime.stop(name, wait=False)  # never makes the caller wait
 
     def release(self, chat_key: str) -> None:
         self.use(chat_key, ())

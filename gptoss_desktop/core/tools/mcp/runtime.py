@@ -78,11 +78,12 @@ class _Connection:
         self.dead_reason: str | None = None
         self.stderr: IO[str] | None = None
         self._relisting: asyncio.Future[None] | None = None
+        self.retired = False  # set from any thread: a stop was asked for
         self.task = asyncio.ensure_future(self._run())
 
     @property
     def alive(self) -> bool:
-        return self.dead_reason is None and not self.closed.is_set()
+        return self.dead_reason is None and not self.closed.is_set() and not self.retired
 
     def stderr_tail(self) -> str:
         if self.stderr is None:
@@ -365,6 +366,11 @@ class McpRuntime:
         if conn is not None:
             await conn.stop()
 
+    async def _retire(self, conn: _Connection) -> None:
+        if self._connections.get(conn.config.name) is conn:
+            del self._connections[conn.config.name]
+        await conn.stop()
+
     async def _stop_all(self) -> None:
         for name in list(self._connections):
             await self._stop(name)
@@ -391,9 +397,18 @@ class McpRuntime:
     def running(self) -> list[str]:
         return [name for name, conn in list(self._connections.items()) if conn.alive]
 
-    def stop(self, name: str) -> None:
-        if self._loop is not None:
-            self._submit(self._stop(name), 30)
+    def stop(self, name: str, *, wait: bool = True) -> None:
+        """Stop a server. ``wait=False`` returns at once (the GUI thread never waits): the
+        server counts as stopped now and winds down on the MCP thread."""
+        loop = self._loop
+        conn = self._connections.get(name)
+        if loop is None or conn is None:
+            return
+        conn.retired = True
+        if wait:
+            self._submit(self._retire(conn), 30)
+        else:
+            asyncio.run_coroutine_threadsafe(self._retire(conn), loop)
 
     def close(self) -> None:
         """Stop every server and the loop thread."""
