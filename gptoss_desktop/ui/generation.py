@@ -55,8 +55,12 @@ class StreamBuffer(GuiInbox):
     message coalesced). Items: ``("created", Message)``, ``("start", Message)``,
     ``("delta", message_id, text)``, ``("end", message_id, status)``."""
 
-    def __init__(self, deliver: Callable[[list[Any]], None] | None = None) -> None:
-        super().__init__(FLUSH_MS, deliver, merge=coalesce)
+    def __init__(
+        self,
+        deliver: Callable[[list[Any]], None] | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(FLUSH_MS, deliver, merge=coalesce, parent=parent)
 
 
 def coalesce(items: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
@@ -90,7 +94,7 @@ class GenerationJob(QObject):
         self.store = store
         self.runner = runner
         self.settings = settings
-        self.buffer = StreamBuffer()
+        self.buffer = StreamBuffer(parent=self)
         self.outcome = JobOutcome()
         self._prepare = prepare
         self._model_label = model_label
