@@ -335,9 +335,14 @@ class McpRuntime:
         except Exception as exc:
             from mcp.shared.exceptions import MCPError
 
-            if isinstance(exc, MCPError) and conn.alive and await self._answers(conn):
+            if conn.alive and await self._answers(conn):  # it runs: the answer was wrong
+                what = (
+                    "refused the call"
+                    if isinstance(exc, MCPError)
+                    else f"answered {tool} with something that is not an MCP result"
+                )
                 raise McpServerError(
-                    config.name, f"MCP server {config.name!r} refused the call: {_describe(exc)}"
+                    config.name, f"MCP server {config.name!r} {what}: {_describe(exc)}"
                 ) from None
             tail = conn.stderr_tail()
             await conn.stop()

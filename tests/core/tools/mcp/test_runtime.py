@@ -7,6 +7,7 @@ import json
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -83,6 +84,20 @@ def test_bad_json_rpc_on_the_stream_does_not_break_the_session(runtime: McpRunti
     config = stdio_config()
     assert runtime.call(config, "junk", {}).text == "junk written"
     assert "sunny" in runtime.call(config, "get_weather", {"location": "Paris"}).text
+
+
+def test_a_malformed_result_is_an_error_and_the_server_stays(runtime: McpRuntime) -> None:
+    server = Path(__file__).with_name("bad_rpc_server.py")
+    config = McpServerConfig("bad", command=sys.executable, args=(str(server),), timeout_s=5)
+    assert [t.name for t in runtime.tools(config)] == ["broken"]
+    started = time.monotonic()
+    with pytest.raises(McpServerError) as caught:
+        runtime.call(config, "broken", {})
+    assert caught.value.message.startswith(
+        "MCP server 'bad' answered broken with something that is not an MCP result: "
+    )
+    assert time.monotonic() - started < 5
+    assert runtime.running() == ["bad"]  # it still answers, so it keeps running
 
 
 def test_a_server_that_speaks_no_mcp_gives_a_clear_error(runtime: McpRuntime) -> None:
