@@ -34,7 +34,7 @@ from gptoss_desktop.core.tools.mcp.convert import McpTool, RenderedResult, rende
 log = logging.getLogger(__name__)
 
 START_TIMEOUT_S = 30.0
-PING_TIMEOUT_S = 5.0
+PING_TIMEOUT_S = 3.0
 STDERR_TAIL = 2000  # characters of a server's stderr kept for error messages
 
 
@@ -247,6 +247,7 @@ class McpRuntime:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._connections: dict[str, _Connection] = {}
+        self._background: set[asyncio.Future[None]] = set()  # servers winding down
         self._closed = False
 
     # --- the loop ------------------------------------------------------------------------------
@@ -321,7 +322,7 @@ class McpRuntime:
             )
         except TimeoutError:
             if not await self._answers(conn):
-                await conn.stop()
+                self._retire_soon(conn)  # a hung process can take seconds to end: not our wait
                 raise McpTimeout(
                     config.name,
                     f"MCP server {config.name!r} did not answer within {config.timeout_s:g} s and "
@@ -371,6 +372,12 @@ class McpRuntime:
         if conn is not None:
             await conn.stop()
 
+    def _retire_soon(self, conn: _Connection) -> None:
+        conn.retired = True
+        task = asyncio.ensure_future(self._retire(conn))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
     async def _retire(self, conn: _Connection) -> None:
         if self._connections.get(conn.config.name) is conn:
             del self._connections[conn.config.name]
@@ -379,6 +386,8 @@ class McpRuntime:
     async def _stop_all(self) -> None:
         for name in list(self._connections):
             await self._stop(name)
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
 
     # --- the synchronous facade -------------------------------------------------------------
     def tools(self, config: McpServerConfig) -> list[McpTool]:

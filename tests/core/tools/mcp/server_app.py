@@ -2,7 +2,8 @@
 
 Run as ``python server_app.py`` (stdio) or ``python server_app.py http PORT`` (streamable
 HTTP on 127.0.0.1). Its tools: ``get_weather`` (the tiny test model's trained call),
-``plan_trip`` (nested schema), ``slow`` (sleeps), ``crash`` (the process dies), ``huge``
+``plan_trip`` (nested schema), ``slow`` (sleeps), ``crash`` (the process dies), ``freeze``
+(the process hangs), ``huge``
 (a result of N characters), ``picture`` (an image and a resource), ``grow`` (adds a tool
 and sends notifications/tools/list_changed), ``junk`` (writes a line that is not JSON-RPC),
 ``fail`` (a tool error), ``whoami`` (the process id, to see restarts). With
@@ -15,6 +16,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import signal
 import sys
 import time
 from typing import Annotated, Literal
@@ -81,6 +83,13 @@ def crash() -> str:
     sys.stderr.write("test server: crashing on purpose\n")
     sys.stderr.flush()
     os._exit(3)
+
+
+@server.tool()
+def freeze() -> str:
+    """Stops the whole server process (SIGSTOP): it hangs and answers nothing, pings included."""
+    os.kill(os.getpid(), signal.SIGSTOP)
+    return "thawed"
 
 
 @server.tool()

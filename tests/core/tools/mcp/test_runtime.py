@@ -73,6 +73,22 @@ def test_a_crashing_server_says_so_and_restarts_on_the_next_call(runtime: McpRun
     assert runtime.call(config, "whoami", {}).text != pid
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGSTOP is POSIX")
+def test_a_hung_server_is_stopped_and_restarts_on_the_next_call(runtime: McpRuntime) -> None:
+    config = stdio_config(timeout_s=1.0)
+    pid = runtime.call(config, "whoami", {}).text
+    started = time.monotonic()
+    with pytest.raises(McpTimeout) as caught:
+        runtime.call(config, "freeze", {})
+    assert caught.value.message == (
+        "MCP server 'testsrv' did not answer within 1 s and stopped responding; it was "
+        "stopped and will start again on the next call"
+    )
+    assert time.monotonic() - started < 20
+    assert runtime.running() == []
+    assert runtime.call(config, "whoami", {}).text != pid
+
+
 def test_a_huge_result_is_capped(runtime: McpRuntime) -> None:
     config = stdio_config(output_cap=4096)
     result = runtime.call(config, "huge", {"size": 5_000_000})
