@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
+from gptoss_desktop.core.harmony.cancel import CancelToken
 from gptoss_desktop.core.harmony.parse import ContentDelta, MessageEnd, MessageStart
 from gptoss_desktop.core.harmony.session import GenerationFinished, ToolCallFinished
 
@@ -92,3 +93,37 @@ def context_used(generations: list[GenerationFinished]) -> int:
         return 0
     last = generations[-1]
     return last.prompt_tokens + last.metrics.completion_tokens
+
+
+class _Outcome(Protocol):
+    stop_reason: str
+
+
+class SendsTurns(Protocol):
+    """A Harmony ``ChatSession`` or a ``TemplateChatSession``."""
+
+    def send(
+        self,
+        user_text: str,
+        *,
+        on_event: Callable[[Any], None] | None = None,
+        cancel: CancelToken | None = None,
+    ) -> _Outcome: ...
+
+
+def run_turn(
+    session: SendsTurns, text: str, emit: EmitEvent, cancel: CancelToken | None = None
+) -> TurnResult:
+    """Send ``text`` in ``session`` and report the turn as this module's events; its result.
+
+    ``cancel.cancel()`` from any thread stops the turn (``stop_reason`` "cancelled")."""
+    finished: list[GenerationFinished] = []
+
+    def on_event(event: object) -> None:
+        if isinstance(event, GenerationFinished):
+            finished.append(event)
+        else:
+            forward_event(event, emit)
+
+    result = session.send(text, on_event=on_event, cancel=cancel)
+    return TurnResult(result.stop_reason, turn_metrics(finished), context_used(finished))

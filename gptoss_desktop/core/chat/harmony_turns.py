@@ -17,6 +17,7 @@ from gptoss_desktop.core.chat.events import (
     TurnResult,
     context_used,
     forward_event,
+    run_turn,
     turn_metrics,
 )
 from gptoss_desktop.core.chat.session import (
@@ -150,6 +151,8 @@ class HarmonyTurnRunner:
             len(session.prompt_tokens()) + len(self._vocab.tokenize_text(text)) + USER_FRAME_TOKENS
         )
         session.max_tokens = check_fits(prompt_len, settings, self.n_ctx)
+        if self.tooling is None:
+            return run_turn(session, text, emit, cancel)
         finished: list[GenerationFinished] = []
 
         def on_event(event: object) -> None:
@@ -158,10 +161,7 @@ class HarmonyTurnRunner:
             else:
                 forward_event(event, emit)
 
-        if self.tooling is not None:
-            result = self.tooling.send(session, text, on_event, cancel)
-        else:
-            result = session.send(text, on_event=on_event, cancel=cancel)
+        result = self.tooling.send(session, text, on_event, cancel)
         return TurnResult(result.stop_reason, turn_metrics(finished), context_used(finished))
 
     def cancel(self) -> None:

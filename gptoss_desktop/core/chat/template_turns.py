@@ -15,14 +15,12 @@ from typing import TYPE_CHECKING, Any
 from gptoss_desktop.core.chat.events import (
     EmitEvent,
     TurnResult,
-    context_used,
-    forward_event,
-    turn_metrics,
+    run_turn,
 )
 from gptoss_desktop.core.chat.session import SessionSettings, chat_messages, template_system
 from gptoss_desktop.core.chat.turns import check_fits, sampling_for
 from gptoss_desktop.core.errors import HarmonyError
-from gptoss_desktop.core.harmony import CancelToken, GenerationFinished
+from gptoss_desktop.core.harmony import CancelToken
 from gptoss_desktop.core.store.records import ChatSettings, Message
 from gptoss_desktop.core.templating.prompting import PromptBuilder
 from gptoss_desktop.core.templating.session import TemplateChatSession, TemplateEngine
@@ -87,16 +85,7 @@ class TemplateTurnRunner:
             max_tokens=check_fits(len(prompt.tokens), settings, self.n_ctx),
             builder=self._builder,
         )
-        finished: list[GenerationFinished] = []
-
-        def on_event(event: object) -> None:
-            if isinstance(event, GenerationFinished):
-                finished.append(event)
-            else:
-                forward_event(event, emit)
-
-        result = session.send(text, on_event=on_event, cancel=cancel)
-        return TurnResult(result.stop_reason, turn_metrics(finished), context_used(finished))
+        return run_turn(session, text, emit, cancel)
 
     def cancel(self) -> None:
         self._cancel.cancel()
