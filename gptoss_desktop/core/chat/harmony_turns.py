@@ -12,14 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from gptoss_desktop.core.chat.events import (
-    EmitEvent,
-    TurnResult,
-    context_used,
-    forward_event,
-    run_turn,
-    turn_metrics,
-)
+from gptoss_desktop.core.chat.events import EmitEvent, TurnResult
 from gptoss_desktop.core.chat.session import (
     SessionSettings,
     developer_content,
@@ -28,6 +21,7 @@ from gptoss_desktop.core.chat.session import (
     start_date,
     system_content,
 )
+from gptoss_desktop.core.chat.stream import context_used, forward_event, run_turn, turn_metrics
 from gptoss_desktop.core.chat.tools import add_to_session
 from gptoss_desktop.core.chat.turns import check_fits
 from gptoss_desktop.core.engine import EngineClient

@@ -12,12 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from gptoss_desktop.core.chat.events import (
-    EmitEvent,
-    TurnResult,
-    run_turn,
-)
-from gptoss_desktop.core.chat.session import SessionSettings, chat_messages, template_system
+from gptoss_desktop.core.chat.events import EmitEvent, TurnResult
+from gptoss_desktop.core.chat.session import SessionSettings, template_system
+from gptoss_desktop.core.chat.stream import run_turn
 from gptoss_desktop.core.chat.turns import check_fits, sampling_for
 from gptoss_desktop.core.errors import HarmonyError
 from gptoss_desktop.core.harmony import CancelToken
@@ -30,6 +27,19 @@ if TYPE_CHECKING:
     from gptoss_desktop.core.engine import EngineClient
 
 __all__ = ["TemplateTurnRunner", "chat_messages", "open_template_session"]
+
+
+def chat_messages(history: Sequence[Message]) -> list[ChatMessage]:
+    """The plain chat a template sees: user messages and final answers (no reasoning)."""
+    out = []
+    for m in history:
+        if m.status == "error" or not m.content:
+            continue
+        if m.role == "user":
+            out.append(ChatMessage("user", m.content))
+        elif m.role == "assistant" and m.channel in (None, "final"):
+            out.append(ChatMessage("assistant", m.content))
+    return out
 
 
 def open_template_session(
