@@ -388,6 +388,7 @@ class McpRuntime:
             await self._stop(name)
         if self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
+        await asyncio.sleep(0.1)  # lets the loop hear the server processes' exits
 
     # --- the synchronous facade -------------------------------------------------------------
     def tools(self, config: McpServerConfig) -> list[McpTool]:
