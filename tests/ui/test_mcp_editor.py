@@ -11,6 +11,7 @@ from PySide6.QtCore import Qt
 from gptoss_desktop.core.chat.tools import ChatToolConfig, ToolPreferences
 from gptoss_desktop.core.tools.mcp import ChatMcpChoice, McpServerConfig, McpSettings, McpTool
 from gptoss_desktop.ui.tools.config_editor import ToolConfigEditor
+from tests.helpers import save_screenshot
 
 CLAUDE = {
     "mcpServers": {
@@ -52,6 +53,10 @@ def test_import_tick_and_the_result(qtbot, tmp_path: Path) -> None:
     stored = result.applied_to(ChatSettings())
     assert stored.enabled_tools == ("mcp:git", "mcp:time", "mcp-off:git/git_status")
     assert ChatToolConfig.from_settings(stored).mcp == result.mcp
+    editor.show()
+    git.setExpanded(True)
+    qtbot.wait(50)
+    save_screenshot(editor, "tool-config-mcp.png", tmp_path)
     # remove one
     tree.setCurrentItem(tree.topLevelItem(2))
     editor.mcp.remove_selected()
