@@ -117,8 +117,8 @@ class TiktokenVocabulary(_SpecialsMixin):
         return self.encoding.decode_single_token_bytes(token_id)
 
 
-def gpt2_byte_decoder() -> dict[str, int]:
-    """GPT-2's printable character -> byte mapping (how GGUF files write BPE token bytes)."""
+def _gpt2_chars() -> dict[int, int]:
+    """GPT-2's byte -> printable character mapping (how GGUF files write BPE token bytes)."""
     bs = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1)]
     bs += range(ord("®"), ord("ÿ") + 1)
     cs = bs[:]
@@ -128,10 +128,27 @@ def gpt2_byte_decoder() -> dict[str, int]:
             bs.append(b)
             cs.append(256 + n)
             n += 1
-    return {chr(c): b for b, c in zip(bs, cs, strict=True)}
+    return dict(zip(bs, cs, strict=True))
+
+
+def _decode_table() -> dict[int, int]:
+    """``str.translate`` table: a GPT-2 character -> the code point of its byte; a character
+    that no byte maps to (a raw space, say) -> U+FFFF, which Latin-1 cannot encode."""
+    table = {c: b for b, c in _gpt2_chars().items()}
+    for c in range(256):
+        table.setdefault(c, 0xFFFF)
+    return table
+
+
+_DECODE = _decode_table()
 
 
 def gguf_token_bytes(tokens: Sequence[str]) -> list[bytes]:
-    """The bytes of GGUF ``tokenizer.ggml.tokens`` strings (GPT-2 byte-to-unicode)."""
-    decoder = gpt2_byte_decoder()
-    return [bytes(decoder[ch] for ch in token) for token in tokens]
+    """The bytes of GGUF ``tokenizer.ggml.tokens`` strings (GPT-2 byte-to-unicode).
+
+    HarmonyError if a string is not in that encoding.
+    """
+    try:
+        return [token.translate(_DECODE).encode("latin-1") for token in tokens]
+    except UnicodeEncodeError as exc:
+        raise HarmonyError(f"a token is not in GPT-2's byte encoding: {exc.object!r}") from None
