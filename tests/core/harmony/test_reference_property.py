@@ -149,7 +149,8 @@ def json_value(rng: random.Random, depth: int = 0) -> Any:
 
 def maybe_annotate(rng: random.Random, schema: dict[str, Any]) -> dict[str, Any]:
     if rng.random() < 0.4:
-        schema["description"] = line(rng)
+        # descriptions are written as they are, line breaks included
+        schema["description"] = line(rng) if rng.random() < 0.9 else line(rng) + "\n" + line(rng)
     if rng.random() < 0.1:
         schema["title"] = line(rng)
     if rng.random() < 0.1:
@@ -170,6 +171,7 @@ def enum_values(rng: random.Random) -> list[Any]:
 
 def schema(rng: random.Random, depth: int = 0) -> dict[str, Any]:
     choices = ["string", "number", "integer", "boolean", "enum", "type_list", "null", "any"]
+    choices += ["int_enum", "empty_enum", "bare_object", "odd"]
     if depth < 3:
         choices += ["array", "object", "object", "oneOf", "anyOf", "array_oneOf"]
     kind = rng.choice(choices)
@@ -179,6 +181,14 @@ def schema(rng: random.Random, depth: int = 0) -> dict[str, Any]:
         s = {"type": "string", "enum": values}
         if rng.random() < 0.6:
             s["default"] = rng.choice([v for v in values if isinstance(v, str)])
+    elif kind == "int_enum":  # an enum that is not of strings: defaults are JSON
+        s = {"type": "integer", "enum": [1, 2, 3], "default": rng.choice([1, 2, 3])}
+    elif kind == "empty_enum":  # an empty enum is no enum: a string default keeps its quotes
+        s = {"type": "string", "enum": [], "default": line(rng)}
+    elif kind == "bare_object":
+        s = {"type": "object"}
+    elif kind == "odd":  # values where a schema is expected, unknown types
+        s = rng.choice([{"type": "tuple"}, {"type": []}, {"type": "array", "items": True}])
     elif kind in ("string", "number", "integer", "boolean"):
         s = {"type": kind}
     elif kind == "type_list":
@@ -218,7 +228,10 @@ def variant(rng: random.Random, depth: int) -> dict[str, Any]:
 
 
 def object_schema(rng: random.Random, depth: int = 0) -> dict[str, Any]:
-    props = {ident(rng) + str(i): schema(rng, depth) for i in range(rng.randint(0, 5))}
+    keys = [ident(rng) + str(i) for i in range(rng.randint(0, 5))]
+    if keys and rng.random() < 0.1:
+        keys[0] = rng.choice(["with space", "ключ", "$ref", "a-b", "日本"])
+    props = {key: schema(rng, depth) for key in keys}
     s: dict[str, Any] = {"type": "object", "properties": props}
     if props and rng.random() < 0.7:
         s["required"] = rng.sample(list(props), rng.randint(0, len(props))) + (
@@ -355,6 +368,9 @@ def conversation(rng: random.Random) -> list[Message]:
         for _step in range(rng.randint(0, 3)):
             if rng.random() < 0.7:
                 messages.append(Message.assistant(text(rng, 2, 25), "analysis"))
+            if rng.random() < 0.1:  # a preamble to the user, or a message to all
+                recipient = rng.choice([None, "all"])
+                messages.append(Message.assistant(text(rng), "commentary", recipient))
             if functions and rng.random() < 0.6:
                 messages += tool_call(rng, rng.choice(functions))
         if rng.random() < 0.85:
