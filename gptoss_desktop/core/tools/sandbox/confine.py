@@ -48,7 +48,7 @@ def _libc() -> ctypes.CDLL:
 
 
 def set_rlimits(limits: dict[str, int]) -> list[str]:
-    """Hard and soft limits; CPU gets its per-call soft limit later (see the REPL)."""
+    """Hard and soft limits (equal, so code cannot raise them; CPU's soft one a second lower)."""
     table = {
         "core": resource.RLIMIT_CORE,
         "cpu": resource.RLIMIT_CPU,
@@ -58,8 +58,11 @@ def set_rlimits(limits: dict[str, int]) -> list[str]:
         "nproc": resource.RLIMIT_NPROC,
     }
     for name, value in limits.items():
+        # CPU: the soft limit a second early, so the end of the budget is SIGXCPU (which the
+        # app reports as "timed out") rather than a plain SIGKILL.
+        soft = value - 1 if name == "cpu" and value > 1 else value
         try:
-            resource.setrlimit(table[name], (value, value))
+            resource.setrlimit(table[name], (soft, value))
         except (ValueError, OSError) as exc:
             raise ConfinementError("rlimits", f"RLIMIT_{name.upper()}={value}: {exc}") from None
     return ["rlimits"]
