@@ -21,6 +21,12 @@ import signal
 import sys
 import traceback
 from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import types
+    from collections.abc import Sequence
+    from importlib.machinery import ModuleSpec
 
 from gptoss_desktop.core.tools.sandbox import confine, protocol
 
@@ -151,6 +157,32 @@ def serve(cmd_fd: int, res_fd: int) -> None:
         )  # fmt: skip
 
 
+class _PackageFinder:
+    """Imports the allowed installed packages (numpy) from their own folders.
+
+    Their site-packages folder stays closed (it would show every installed package and the
+    app's own code); only each package's folder and its bundled-library folder are readable.
+    """
+
+    def __init__(self, folders: dict[str, str]) -> None:
+        self.folders = folders
+
+    def find_spec(
+        self,
+        fullname: str,
+        path: Sequence[str] | None = None,
+        target: types.ModuleType | None = None,
+    ) -> ModuleSpec | None:
+        folder = self.folders.get(fullname)
+        if folder is None:
+            return None
+        import importlib.util
+
+        return importlib.util.spec_from_file_location(
+            fullname, os.path.join(folder, "__init__.py"), submodule_search_locations=[folder]
+        )
+
+
 def _tolerate_refused_metadata() -> None:
     """``shutil.copy`` and ``copy2`` copy contents, then mode and times, which the filter
     refuses everywhere (EPERM): let them copy the contents and skip what is refused, as
@@ -210,6 +242,10 @@ def main(config_json: str) -> None:
         read_only = [p for p in sys.path if p]
         read_only += list(config.get("import_paths", ()))
         sys.path[:] = read_only
+        packages = {str(k): [str(f) for f in v] for k, v in config.get("packages", {}).items()}
+        if packages:
+            sys.meta_path.append(_PackageFinder({k: v[0] for k, v in packages.items()}))
+            read_only += [folder for folders in packages.values() for folder in folders]
         read_only += SYSTEM_LIBRARY_DIRS + SYSTEM_FILES
         layers += confine.drop_capabilities()
         layers += confine.lock_files(read_only, [scratch])

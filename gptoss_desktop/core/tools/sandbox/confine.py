@@ -126,7 +126,8 @@ def fork_reaper(life_fd: int, fds_to_close: Iterable[int]) -> None:
 
     The reaper stays outside the pid namespace, holds none of the app's pipes except the
     lifeline, kills the sandbox when the app goes away (lifeline at end of file) and exits
-    with the sandbox's status (128 + signal when it was killed).
+    with the sandbox's status (128 + signal when it was killed; 128 + SIGXCPU also when
+    the kernel's SIGKILL at the end of the CPU budget ended it).
     """
     pid = os.fork()
     if pid == 0:
@@ -147,11 +148,15 @@ def fork_reaper(life_fd: int, fds_to_close: Iterable[int]) -> None:
 
     signal.signal(signal.SIGCHLD, on_child)
     status = 0
+    cpu_used = 0.0
+    soft_cpu = resource.getrlimit(resource.RLIMIT_CPU)[0]  # a second before the hard limit
+    cpu_budget = float("inf") if soft_cpu == resource.RLIM_INFINITY else float(soft_cpu)
     while True:
         try:
-            done, code = os.waitpid(pid, os.WNOHANG)
+            done, code, usage = os.wait4(pid, os.WNOHANG)
             if done:
                 status = code
+                cpu_used = usage.ru_utime + usage.ru_stime
                 break
             readable, _, _ = select.select([life_fd], [], [], 30.0)
             if readable and not os.read(life_fd, 64):
@@ -161,7 +166,13 @@ def fork_reaper(life_fd: int, fds_to_close: Iterable[int]) -> None:
         except ChildProcessError:
             break
     if os.WIFSIGNALED(status):
-        os._exit(128 + os.WTERMSIG(status))
+        signum = os.WTERMSIG(status)
+        if signum == signal.SIGKILL and cpu_used >= cpu_budget:
+            # As init of its pid namespace the sandbox ignores SIGXCPU (sent at the soft
+            # limit), so the kernel's SIGKILL at the hard limit ends it: report that as the
+            # CPU budget used up (rusage lags the limit's own count a little).
+            signum = signal.SIGXCPU
+        os._exit(128 + signum)
     os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 1)
 
 

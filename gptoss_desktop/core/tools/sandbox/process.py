@@ -16,6 +16,7 @@ entries) while the process is paused, so nothing can move during the count.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import os
 import platform
@@ -48,9 +49,34 @@ _BOOT = (
     "del sys.path[0];main(sys.argv[2])"
 )
 MAX_CODE_BYTES = 1024 * 1024
+#: Installed packages the sandboxed code may import (read-only), where the app has them:
+#: numpy comes with llama-cpp-python.
+DEFAULT_PACKAGES = ("numpy",)
 #: The first argument that makes a frozen app binary act as the sandbox process (the app's
 #: command-line entry must hand ``argv[2]`` to ``child.main`` when it sees it).
 FROZEN_FLAG = "--python-sandbox"
+
+
+def package_folders(names: tuple[str, ...]) -> dict[str, list[str]]:
+    """Top-level package -> its folder and its wheel's bundled-library folder (``NAME.libs``),
+    for the installed ones among ``names`` (found without importing them)."""
+    found: dict[str, list[str]] = {}
+    for name in names:
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            continue
+        if spec is None or not spec.submodule_search_locations or not spec.origin:
+            continue
+        folder = Path(spec.origin).resolve().parent
+        if not (folder / "__init__.py").is_file():
+            continue
+        folders = [str(folder)]
+        libs = folder.parent / f"{name}.libs"
+        if libs.is_dir():
+            folders.append(str(libs.resolve()))
+        found[name] = folders
+    return found
 
 
 def sandbox_argv(config_json: str) -> list[str]:
@@ -142,6 +168,7 @@ class PythonSandbox:
         *,
         namespaces: str = "auto",
         import_paths: tuple[Path, ...] = (),
+        packages: tuple[str, ...] = DEFAULT_PACKAGES,
     ) -> None:
         if namespaces not in ("auto", "off", "require"):
             raise ValueError("namespaces must be auto, off or require")
@@ -149,6 +176,7 @@ class PythonSandbox:
         self.limits = limits or SandboxLimits()
         self.namespaces = namespaces
         self.import_paths = tuple(str(Path(p).resolve()) for p in import_paths)
+        self.packages = tuple(packages)
         self._proc: subprocess.Popen[bytes] | None = None
         self._fds: dict[str, int] = {}
         self._info: SandboxInfo | None = None
@@ -198,6 +226,7 @@ class PythonSandbox:
             "rlimits": self.limits.rlimits(),
             "namespaces": self.namespaces,
             "import_paths": list(self.import_paths),
+            "packages": package_folders(self.packages),
         }
         env = {"LC_ALL": "C.UTF-8", "PATH": "/nonexistent"}
         argv = sandbox_argv(json.dumps(config))
@@ -532,7 +561,8 @@ class PythonSandbox:
 
 def _malformed(problem: str) -> str:
     return (
-        f"The python process sent {problem}; it was stopped and the python state was reset "
+        f"The python process sent a malformed result ({problem}); it was stopped and the python "
+        "state was reset "
         "(variables are gone, files in the folder stay)."
     )
 
@@ -544,14 +574,14 @@ def _result_fields(message: dict[str, Any]) -> tuple[str | None, bool, float]:
     timed_out = message.get("timed_out", False)
     cpu_s = message.get("cpu_s", 0.0)
     if error is not None and not isinstance(error, str):
-        raise ValueError("a result whose error is not text")
+        raise ValueError("its error is not text")
     if not isinstance(timed_out, bool):
-        raise ValueError("a result whose timed_out is not true or false")
+        raise ValueError("its timed_out is not true or false")
     if isinstance(cpu_s, bool) or not isinstance(cpu_s, int | float):
-        raise ValueError("a result whose cpu_s is not a number")
+        raise ValueError("its cpu_s is not a number")
     cpu = float(cpu_s)
     if not 0.0 <= cpu < 1e9:  # also refuses NaN and infinity
-        raise ValueError("a result whose cpu_s is out of range")
+        raise ValueError("its cpu_s is out of range")
     return error, timed_out, cpu
 
 

@@ -206,7 +206,7 @@ def exchange(
                 try:
                     messages = reader.feed(data)
                 except protocol.FrameError as exc:
-                    return Outcome(None, f"a malformed result frame ({exc})", malformed=True)
+                    return Outcome(None, str(exc), malformed=True)
                 # A result belongs to this request only if it names its cell: code can
                 # write to the result pipe too, and must not shift later answers.
                 wanted = request.get("cell") if request is not None else None
