@@ -326,6 +326,9 @@ def developer_message(rng: random.Random, functions: list[ToolDescription]) -> M
     if instructions is None and not functions and rng.random() < 0.5:
         return None
     content = DeveloperContent.create(instructions, functions)
+    if not functions and rng.random() < 0.1:  # an empty functions namespace: no function tools
+        empty = ToolNamespace("functions", rng.choice([None, line(rng)]), ())
+        content = DeveloperContent(content.instructions, {"functions": empty})
     if rng.random() < 0.1:  # an extra namespace in the developer message
         content = DeveloperContent(
             content.instructions,
@@ -464,6 +467,12 @@ def test_the_generator_covers_what_it_claims() -> None:
                    '"default": true', '"default": {', '"default": [', '"title"', '"examples"'):  # fmt: skip
         assert needle in flat, needle
     assert any(m.is_tool_call for msgs in CONVERSATIONS for m in msgs)
+    assert any(
+        isinstance(c, DeveloperContent) and c.tools and "functions" in c.tools and not c.functions
+        for msgs in CONVERSATIONS
+        for m in msgs
+        for c in m.content
+    )
     assert any(m.role is Role.TOOL for msgs in CONVERSATIONS for m in msgs)
     efforts = {
         c.reasoning_effort
