@@ -128,3 +128,27 @@ def test_other_vocabularies_keep_llama_cpp() -> None:
         assert "201088" in c.info.tokenizer  # gpt-4o pre-tokenizer, but 1054 tokens
         assert c.special_tokens()["text_tokenizer"] == "llama.cpp"
         assert not EngineVocabulary(c).exact_text
+
+
+def test_a_chat_turn_sends_the_exact_tokens(client: EngineClient) -> None:
+    """A ChatSession turn in Hindi: the prompt the worker evaluated holds OpenAI's tokens."""
+    import openai_harmony as h
+
+    from gptoss_desktop.core.engine import SamplingOptions
+    from gptoss_desktop.core.harmony import ChatSession, Message, SystemContent
+
+    system = SystemContent(conversation_start_date="2026-12-06")
+    session = ChatSession(
+        client, system=system, sampling=SamplingOptions(temperature=0.0), max_tokens=4
+    )
+    text = CORPUS["hindi"]
+    session.send(text)  # random weights: whatever comes back, the prompt is what counts
+    ref = reference.harmony_encoding()
+    expected = ref.render_conversation_for_completion(
+        reference.reference_conversation([Message.system(system), Message.user(text)]),
+        h.Role.ASSISTANT,
+    )
+    assert client.evaluated_tokens[: len(expected)] == list(expected)
+    hindi = reference.tiktoken_vocab().tokenize_text(text)
+    prompt = client.evaluated_tokens
+    assert any(prompt[i : i + len(hindi)] == hindi for i in range(len(prompt)))
