@@ -43,6 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from gptoss_desktop.core.paths import use_private_umask
+
+    use_private_umask()  # chats, exports, logs and scratch folders: owner only (#17)
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list[:1] == ["--worker"]:
         # Frozen builds have no "python -m": the app binary doubles as the worker.
