@@ -58,6 +58,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         sandbox_main(args_list[1])
         return 0
+    if args_list[:1] == ["--limited-child"] and len(args_list) == 2:
+        # Frozen builds: the app binary doubles as the limited helper (templates, PDFs).
+        from gptoss_desktop.core.limited import child_main
+
+        child_main(args_list[1])
+        return 0
     parser = build_parser()
     args = parser.parse_args(args_list)
     if args.self_test:
