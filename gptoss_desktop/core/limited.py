@@ -64,9 +64,13 @@ def child_argv(memory_bytes: int) -> list[str]:
     return [sys.executable, "-I", "-B", "-c", _BOOT, _PACKAGE_ROOT, str(memory_bytes)]
 
 
-def _write_frame(out: IO[bytes], header: dict[str, Any], payload: bytes = b"") -> None:
+def _encode_frame(header: dict[str, Any], payload: bytes = b"") -> bytes:
     data = json.dumps(header, ensure_ascii=False).encode("utf-8")
-    out.write(_HEADER.pack(len(data)) + data + _HEADER.pack(len(payload)))
+    return _HEADER.pack(len(data)) + data + _HEADER.pack(len(payload))
+
+
+def _write_frame(out: IO[bytes], header: dict[str, Any], payload: bytes = b"") -> None:
+    out.write(_encode_frame(header, payload))
     out.write(payload)
     out.flush()
 
@@ -150,6 +154,7 @@ class LimitedProcess:
         """Run ``job``; raise :class:`LimitExceeded` (time, memory, death) or :class:`JobFailed`."""
         if job not in JOBS:
             raise ValueError(f"unknown job {job!r}")
+        head = _encode_frame({"job": job, "args": args}, payload)  # TypeError here, not below
         with self._lock:
             if self._proc is None or self._proc.poll() is not None:
                 self._proc = self._start()
@@ -159,7 +164,9 @@ class LimitedProcess:
 
             def exchange() -> None:
                 try:
-                    _write_frame(proc.stdin, {"job": job, "args": args}, payload)  # type: ignore[arg-type]
+                    proc.stdin.write(head)  # type: ignore[union-attr]
+                    proc.stdin.write(payload)  # type: ignore[union-attr]
+                    proc.stdin.flush()  # type: ignore[union-attr]
                     result.append(_read_frame(proc.stdout, self.max_reply_bytes))  # type: ignore[arg-type]
                 except BaseException as exc:
                     result.append(exc)
