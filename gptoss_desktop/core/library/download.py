@@ -484,7 +484,13 @@ class DownloadJob:
             raise DownloadError(f"cannot write {self.partial}: {exc.strerror or exc}") from None
 
     def _quarantine(self) -> Path:
-        self.quarantine_dir.mkdir(parents=True, exist_ok=True)
+        self.quarantine_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if self.quarantine_dir.is_symlink() or not self.quarantine_dir.is_dir():
+            self.discard()  # never move bytes through a link planted in the models folder
+            raise UnsafeLocation(
+                f"{self.quarantine_dir} is a symbolic link or not a folder; the bad download "
+                "was deleted. Remove it and try again"
+            )
         stamp = time.strftime("%Y%m%d-%H%M%S")
         target = self.quarantine_dir / f"{Path(self.remote.filename).name}.{stamp}.bad"
         n = 1

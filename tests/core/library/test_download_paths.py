@@ -195,3 +195,19 @@ def test_a_symlinked_partial_folder_is_refused(evil_hub, tmp_path):
         q.shutdown()
     assert snap.state == "failed" and "symbolic link" in snap.error
     assert list(outside.iterdir()) == []
+
+
+def test_a_symlinked_quarantine_folder_is_not_written_through(evil_hub, tmp_path):
+    library = InstalledModels(tmp_path / "models")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    library.models_dir.mkdir(parents=True)
+    library.quarantine_dir.symlink_to(outside)
+    evil_hub.faults.corrupt_at = 100  # the checksum fails: the bytes would go to quarantine
+    q = _queue(evil_hub, library)
+    try:
+        snap = q.wait(q.add(EVIL, FILE).id)
+    finally:
+        q.shutdown()
+    assert snap.state == "failed" and "symbolic link" in snap.error
+    assert list(outside.iterdir()) == []
