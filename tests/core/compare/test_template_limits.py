@@ -78,7 +78,7 @@ def test_hostile_templates_stop_in_bounded_time_and_memory():
     for name in HOSTILE:
         message, took = out[name]
         assert message.startswith("The model's chat template"), (name, message)
-        assert took < 0.5 + 5.0 + 3.0, (name, took)  # time limit + kill grace + slack
+        assert took < 0.5 + 5.0 + 8.0, (name, took)  # time limit + kill grace + a loaded machine
     # The app side never held the big values; the renderer never went past its cap.
     assert out["self_maxrss_kib"] * 1024 < 200 * MiB, out
     assert out["children_maxrss_kib"] * 1024 <= CAP, out
