@@ -253,6 +253,11 @@ def _describe(exc: BaseException) -> ChatTemplateError:
             "do not trust this model file",
             details=str(exc),
         )
+    if isinstance(exc, MemoryError):
+        return ChatTemplateError(
+            "The model's chat template was stopped: it needed more memory than allowed; "
+            "use another model file"
+        )
     if isinstance(exc, RecursionError):
         return ChatTemplateError(
             "The model's chat template recursed too deeply and was stopped; use another model file"
