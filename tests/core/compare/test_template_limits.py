@@ -77,7 +77,7 @@ def test_hostile_templates_stop_in_bounded_time_and_memory():
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     for name in HOSTILE:
         message, took = out[name]
-        assert message.startswith("The model's chat template"), (name, message)
+        assert message.startswith("The model's chat template was stopped"), (name, message)
         assert took < 0.5 + 5.0 + 8.0, (name, took)  # time limit + kill grace + a loaded machine
     # The app side never held the big values; the renderer never went past its cap.
     assert out["self_maxrss_kib"] * 1024 < 200 * MiB, out
