@@ -26,10 +26,7 @@ TABLES = ("conversations", "messages", "comparisons", "comparison_columns", "vot
 
 
 def _counts(store) -> dict[str, int]:
-    return {
-        t: store.db.conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
-        for t in TABLES
-    }
+    return {t: store.db.conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in TABLES}
 
 
 @pytest.fixture
