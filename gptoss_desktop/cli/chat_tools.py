@@ -107,7 +107,7 @@ def _functions(files: list[str], paths: AppPaths) -> FunctionTools:
     from gptoss_desktop.core.tools.scratch import scratch_dir
 
     scratch = scratch_dir(paths, "cli")
-    scratch.mkdir(parents=True, exist_ok=True)
+    scratch.mkdir(parents=True, exist_ok=True, mode=0o700)
     tools = FunctionTools(human=human_answer, context=FunctionContext(scratch=scratch))
     for name in files:
         specs, bindings = load_function_specs(Path(name))

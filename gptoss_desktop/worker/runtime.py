@@ -33,6 +33,30 @@ from gptoss_desktop.worker.memory import peak_rss_bytes
 PROMPT_SLICE = 64  # tokens evaluated between two looks at the cancel flag
 
 
+class _InertChatFormatter:
+    """Stands in for the binding's ``Jinja2ChatFormatter``: keeps the template text, compiles
+    nothing. ``Llama.__init__`` builds one formatter per ``tokenizer.chat_template*`` key in the
+    GGUF, and compiling a hostile template (Jinja folds ``{{ 'x' * 10**9 }}`` at compile time)
+    took this process to gigabytes. The app never uses the binding's chat completion: it renders
+    templates itself, in a limited helper process (core/compare/templates.py)."""
+
+    def __init__(self, template: str, *args: Any, **kwargs: Any) -> None:
+        self.template = template
+
+    def to_chat_handler(self) -> Callable[..., Any]:
+        def refuse(*args: Any, **kwargs: Any) -> Any:
+            raise RuntimeError("chat completion through llama-cpp-python is disabled here")
+
+        return refuse
+
+
+def _disable_binding_templates() -> None:
+    """Make ``Llama()`` skip compiling the model's chat templates (see _InertChatFormatter)."""
+    import llama_cpp.llama_chat_format as chat_format
+
+    chat_format.Jinja2ChatFormatter = _InertChatFormatter  # type: ignore[misc,assignment]
+
+
 @dataclass
 class Emitted:
     """What the loop hands to the server: a token, or the end with its metrics."""
@@ -50,6 +74,7 @@ class LoadedModel:
     def __init__(self, path: str, options: dict[str, Any]) -> None:
         t0 = time.perf_counter()
         n_threads = options.get("n_threads") or max(1, (os.cpu_count() or 2) // 2)
+        _disable_binding_templates()
         self.llm = llama_cpp.Llama(
             model_path=path,
             n_ctx=int(options.get("n_ctx", 4096)),
