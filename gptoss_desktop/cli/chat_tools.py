@@ -18,6 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gptoss_desktop.cli import terminal
 from gptoss_desktop.core.chat.tools import ChatToolConfig, ChatTools, ToolPreferences
 from gptoss_desktop.core.errors import HarmonyError, SandboxUnavailable, ToolError
 from gptoss_desktop.core.tools.approval import ApprovalMode, terminal_asker
@@ -35,7 +36,7 @@ CLI_CHAT = "cli"
 
 
 def _ask_line(prompt: str) -> str:
-    sys.stderr.write(prompt)
+    terminal.write(sys.stderr, prompt)
     sys.stderr.flush()
     line = sys.stdin.readline()
     if not line:
@@ -44,7 +45,8 @@ def _ask_line(prompt: str) -> str:
 
 
 def _say(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
+    """A line for the user; the text may quote the model's call arguments: escaped on a tty."""
+    print(terminal.for_terminal(sys.stderr, text), file=sys.stderr, flush=True)
 
 
 def human_answer(call: ToolCall) -> str:
