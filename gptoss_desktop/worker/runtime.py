@@ -38,7 +38,7 @@ class _InertChatFormatter:
     nothing. ``Llama.__init__`` builds one formatter per ``tokenizer.chat_template*`` key in the
     GGUF, and compiling a hostile template (Jinja folds ``{{ 'x' * 10**9 }}`` at compile time)
     took this process to gigabytes. The app never uses the binding's chat completion: it renders
-    templates itself, in a limited helper process (core/compare/templates.py)."""
+    templates itself, in a limited helper process (core/templating/templates.py)."""
 
     def __init__(self, template: str, *args: Any, **kwargs: Any) -> None:
         self.template = template

@@ -22,15 +22,15 @@ from typing import Any
 from jinja2 import TemplateError as JinjaTemplateError
 from jinja2.exceptions import SecurityError, TemplateNotFound, TemplateSyntaxError
 
-from gptoss_desktop.core.compare.sandbox import (
+from gptoss_desktop.core.errors import ChatTemplateError
+from gptoss_desktop.core.limited import JobFailed, LimitedProcess, LimitExceeded
+from gptoss_desktop.core.templating.sandbox import (
     GuardedEnvironment,
     TemplateLimitExceeded,
     TemplateLimits,
     TemplateRaised,
     guarded,
 )
-from gptoss_desktop.core.errors import ChatTemplateError
-from gptoss_desktop.core.limited import JobFailed, LimitedProcess, LimitExceeded
 
 #: How long past the template's own time limit the helper may run (start-up, compile, pipes)
 #: before it is killed.
