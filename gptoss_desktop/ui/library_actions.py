@@ -208,17 +208,118 @@ class LibraryActions(QObject):
             self.refresh_models(select=str(demo))
             self.load_model(str(demo))
 
-    def open_models_window(self) -> None:
-        """The model manager (downloads, installed models); one window, raised if open."""
-        if getattr(self, "_models_window", None) is None:
+    @property
+    def model_library(self) -> Any:
+        """The one :class:`ModelLibrary` of the window (catalog, installed models, downloads),
+        shared by the model manager and the welcome screen; built on first use."""
+        if getattr(self, "_model_library", None) is None:
             from gptoss_desktop.core.library.service import ModelLibrary
+
+            self._model_library = ModelLibrary.from_paths(self.w.paths)
+        return self._model_library
+
+    def models_window(self) -> Any:
+        """The model manager, built once."""
+        if getattr(self, "_models_window", None) is None:
             from gptoss_desktop.ui.models_window import ModelsWindow
 
-            library = ModelLibrary.from_paths(self.w.paths)
-            self._models_window = ModelsWindow(library=library, parent=self.w)
+            self._models_window = ModelsWindow(library=self.model_library, parent=self.w)
             self._models_window.sig_installed_changed.connect(self.refresh_models)
-        self._models_window.show()
-        self._models_window.raise_()
+        return self._models_window
+
+    def open_models_window(self) -> None:
+        """The model manager (downloads, installed models); one window, raised if open."""
+        window = self.models_window()
+        window.show_on_screen()
+        window.raise_()
+
+    # --- gpt-oss other apps keep, and the recommended download (welcome screen) ------------------
+    def discover_models(self) -> None:
+        from gptoss_desktop.core.library.discover import discover
+
+        self.w.tasks.submit(discover, self.w.first_run.show_found, lambda _exc: None)
+
+    def use_found(self, found: Any) -> None:
+        """Add a model another app keeps by reference (no copy), then select and load it."""
+        installed = self.model_library.installed
+
+        def work() -> Any:
+            from gptoss_desktop.core.library.discover import add_found
+
+            return add_found(installed, found)
+
+        def done(model: Any) -> None:
+            path = str(model.path)
+            if getattr(self, "_models_window", None) is not None:
+                self._models_window.refresh_installed()
+            self.refresh_models(select=path)
+            if self.w.stack.currentWidget() is self.w.first_run:
+                self.w.finish_first_run()
+            self.load_model(path)
+
+        self._run(work, done)
+
+    def download_recommended(self) -> None:
+        """Start the recommended catalog model's download; its progress shows on the welcome
+        screen. Free disk space is checked first (and again by the download itself)."""
+        import shutil
+
+        from gptoss_desktop.core.units import format_bytes
+
+        lib = self.model_library
+        entry = next((e for e in lib.catalog.entries if e.recommended), None)
+        if entry is None:
+            self.open_models_window()
+            return
+        folder = lib.installed.models_dir
+        folder.mkdir(parents=True, exist_ok=True)
+        free = shutil.disk_usage(folder).free
+        need = int((entry.size_bytes or 0) * 1.02)
+        if entry.size_bytes and free < need:
+            self.w.first_run.show_download_problem(
+                f"Not enough free disk space: {entry.title} needs {format_bytes(need)} in "
+                f"{folder}, which has {format_bytes(free)} free. Free some space, then try again."
+            )
+            return
+        if getattr(self, "_relay", None) is None:
+            from gptoss_desktop.ui.models_window import _QueueRelay
+
+            self._relay = _QueueRelay(self)
+            self._relay.sig_task.connect(self._on_welcome_task)
+            self._unsubscribe = lib.queue.subscribe(self._relay.sig_task.emit)
+        self.models_window()  # its Downloads tab shows the same task
+        snap = lib.queue.add(entry.repo, entry.files[0], entry.revision, entry.title)
+        self._welcome_task: int | None = snap.id
+        self.w.first_run.show_download(snap)
+
+    def cancel_welcome_download(self) -> None:
+        task = getattr(self, "_welcome_task", None)
+        if task is not None:
+            self.model_library.queue.cancel(task)
+
+    def _on_welcome_task(self, snap: Any) -> None:
+        if snap.id != getattr(self, "_welcome_task", None):
+            return
+        self.w.first_run.show_download(snap)
+        if snap.state == "done":
+            model = self.model_library.installed.get(snap.model_name)
+            self._downloaded = str(model.path)
+            self.refresh_models(select=self._downloaded)
+
+    def start_with_download(self) -> None:
+        path = getattr(self, "_downloaded", None)
+        if path:
+            self.w.finish_first_run()
+            self.load_model(path)
+
+    def close(self) -> None:
+        """At exit: pause running downloads (partials are kept for next time)."""
+        if getattr(self, "_unsubscribe", None) is not None:
+            self._unsubscribe()
+        if getattr(self, "_models_window", None) is not None:
+            self._models_window.dispose()
+        if getattr(self, "_model_library", None) is not None:
+            self._model_library.close()
 
     def reload_with_context(self, n_ctx: int) -> None:
         model = self.w.engines.current
@@ -253,6 +354,7 @@ class LibraryActions(QObject):
             self.w.first_run.show_report,
             lambda exc: self.w.first_run.show_error(str(exc)),
         )
+        self.discover_models()
 
     # --- context choices -------------------------------------------------------------------------
     def warn_context(self, used: int, n_ctx: int) -> None:

@@ -193,7 +193,10 @@ class MainWindow(QMainWindow):
         self.engines.sig_load_failed.connect(lambda _p, exc: self.banner.show_error(exc))
         self.first_run.sig_demo.connect(lib.start_with_demo)
         self.first_run.sig_import.connect(lib.ask_import_model)
-        self.first_run.sig_download.connect(lib.open_models_window)
+        self.first_run.sig_download.connect(lib.download_recommended)
+        self.first_run.sig_use_found.connect(lib.use_found)
+        self.first_run.sig_cancel_download.connect(lib.cancel_welcome_download)
+        self.first_run.sig_start_chat.connect(lib.start_with_download)
         self.first_run.sig_skip.connect(lambda: self.finish_first_run())
         self.theme.sig_changed.connect(lambda _c: self.chat_view.update())
 
@@ -312,6 +315,7 @@ class MainWindow(QMainWindow):
             self.compare_page.shutdown(timeout=10.0)
         self.engines.close()
         self.tasks.wait(10_000)
+        self.library.close()
         super().closeEvent(event)
 
 

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from gptoss_desktop.core.engine.options import GenerationMetrics
+from gptoss_desktop.core.units import format_bytes
 
 
 @dataclass(frozen=True)
@@ -110,11 +111,3 @@ def process_peak_rss(pid: int) -> int | None:
 
 def format_seconds(s: float) -> str:
     return f"{s * 1000:.0f} ms" if s < 1 else f"{s:.2f} s"
-
-
-def format_bytes(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if abs(n) < 1000 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} GB"

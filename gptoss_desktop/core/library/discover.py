@@ -386,6 +386,25 @@ def _ollama_name(parts: tuple[str, ...]) -> str:
     return "/".join([*path, name]) + f":{tag}"
 
 
+def add_found(installed: Any, found: FoundModel) -> Any:
+    """Add a found model to ``installed`` (an :class:`InstalledModels`) by reference: no copy;
+    the same header and loadability checks as an import; the other app's digest recorded for
+    a later check."""
+    hashes = {Path(found.path).name: f"sha256:{found.sha256}"} if found.sha256 else {}
+    return installed.add_reference(
+        [Path(f) for f in found.files or (found.path,)],
+        name=found.label.rsplit("/", 1)[-1].removesuffix(".gguf"),
+        source={
+            "app": found.source,
+            "where": found.where,
+            "label": found.label,
+            "repo": found.repo,
+            "repo_file": found.repo_file,
+        },
+        hashes=hashes,
+    )
+
+
 def discover(
     env: Mapping[str, str] | None = None,
     limits: ScanLimits | None = None,
