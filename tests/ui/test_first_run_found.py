@@ -85,9 +85,7 @@ def test_model_manager_lists_found_models_and_adds_one(qtbot, tmp_path, fake_env
     mw.on_verify()
     qtbot.waitUntil(lambda: "verified OK" in mw.installed_table.item(0, 3).text(), timeout=10_000)
     # a file that cannot be used is refused with the reason, not added
-    mw.found_table.selectRow(
-        {mw.found_table.item(r, 0).text(): r for r in range(5)}["gpt-oss:20b"]
-    )
+    mw.found_table.selectRow({mw.found_table.item(r, 0).text(): r for r in range(5)}["gpt-oss:20b"])
     mw.on_add_found()
     assert "cannot be used" in mw.banner.label.text()
     assert len(w.library.model_library.installed.list()) == 1
