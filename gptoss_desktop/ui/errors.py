@@ -40,6 +40,21 @@ def describe(exc: BaseException) -> tuple[str, str]:
     return f"Something went wrong: {text}. The details show where; please report it.", tb
 
 
+_ZWSP = "\u200b"
+
+
+def breakable(text: str, run: int = 24) -> str:
+    """``text`` with a zero-width space every ``run`` characters inside long unbroken words
+    (paths, file names), so a word-wrapped label can wrap them instead of widening its
+    window."""
+    out = []
+    for word in text.split(" "):
+        if len(word) > run:
+            word = _ZWSP.join(word[i : i + run] for i in range(0, len(word), run))
+        out.append(word)
+    return " ".join(out)
+
+
 class ErrorDialog(QDialog):
     """A readable error: the message, an expandable details pane and a Copy button."""
 
@@ -49,7 +64,7 @@ class ErrorDialog(QDialog):
         self.setAccessibleName("Error")
         self.setMinimumWidth(480)
         layout = QVBoxLayout(self)
-        self.message_label = QLabel(message)
+        self.message_label = QLabel(breakable(message))
         self.message_label.setWordWrap(True)
         self.message_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.message_label)
@@ -126,7 +141,7 @@ class Banner(QFrame):
         self.setProperty("kind", kind)
         self.style().unpolish(self)
         self.style().polish(self)
-        self.label.setText(message)
+        self.label.setText(breakable(message))
         self._details = details
         self.details_button.setVisible(bool(details))
         while self._actions.count():

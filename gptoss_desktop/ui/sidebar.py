@@ -47,7 +47,7 @@ class Sidebar(QFrame):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("Sidebar")
-        self.setMinimumWidth(220)
+        self.setMinimumWidth(180)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 10, 8, 8)
         top = QHBoxLayout()
@@ -56,7 +56,7 @@ class Sidebar(QFrame):
         self.new_button.setAccessibleName("New chat")
         self.new_button.clicked.connect(self.sig_new)
         top.addWidget(self.new_button, 1)
-        self.import_button = QPushButton("Import")
+        self.import_button = QPushButton("Import chat…")
         self.import_button.setAccessibleName("Import a chat from JSON")
         self.import_button.clicked.connect(self.sig_import)
         top.addWidget(self.import_button)
