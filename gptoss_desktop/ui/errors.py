@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from gptoss_desktop.core.errors import GptossError
+from gptoss_desktop.resources import APP_TITLE
 
 
 def describe(exc: BaseException) -> tuple[str, str]:
@@ -185,7 +186,7 @@ def install_exception_hook(parent: Callable[[], QWidget | None]) -> ExceptHook:
         message, details = describe(exc)
         showing[0] = True
         try:
-            ErrorDialog("gptoss-desktop: unexpected error", message, details, parent()).exec()
+            ErrorDialog(f"{APP_TITLE}: unexpected error", message, details, parent()).exec()
         finally:
             showing[0] = False
 

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 
 from gptoss_desktop.core.paths import AppPaths
 from gptoss_desktop.core.store.store import Store
-from gptoss_desktop.resources import Resources
+from gptoss_desktop.resources import APP_TITLE, Resources
 from gptoss_desktop.ui.app_settings import AppSettings, SettingsFile
 from gptoss_desktop.ui.chat_controller import ChatController
 from gptoss_desktop.ui.chat_view import ChatView
@@ -60,7 +60,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.store, self.paths, self.resources = store, paths, resources
         self.settings_file, self.app_settings, self.theme = settings_file, app_settings, theme
-        self.setWindowTitle("gptoss-desktop")
+        self.setWindowTitle(APP_TITLE)
         self.setObjectName("MainWindow")
         self.resize(1200, 800)
         icon = resources.path("icons", "gptoss-desktop.svg")  # vector: sharp at any DPI
@@ -290,10 +290,10 @@ class MainWindow(QMainWindow):
         if isinstance(conversation, Conversation):
             self.sidebar.set_current(conversation.id)
             self.settings_panel.set_settings(conversation.settings)
-            self.setWindowTitle(f"{conversation.title} · gptoss-desktop")
+            self.setWindowTitle(f"{conversation.title} · {APP_TITLE}")
             self.library.save_settings(last_chat_id=conversation.id)
         else:
-            self.setWindowTitle("gptoss-desktop")
+            self.setWindowTitle(APP_TITLE)
 
     def _on_context(self, used: int, n_ctx: int) -> None:
         if self.context_meter.set_usage(used, n_ctx) != "ok" and not self.chat.busy:
