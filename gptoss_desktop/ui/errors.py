@@ -56,6 +56,24 @@ def breakable(text: str, run: int = 24) -> str:
     return " ".join(out)
 
 
+class WrappingLabel(QLabel):
+    """A word-wrapped label that also wraps long paths and names (see :func:`breakable`);
+    ``text()`` gives back the text as it was set."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._full = ""
+        self.setWordWrap(True)
+        self.setText(text)
+
+    def setText(self, text: str) -> None:
+        self._full = text
+        super().setText(breakable(text))
+
+    def text(self) -> str:
+        return self._full
+
+
 class ErrorDialog(QDialog):
     """A readable error: the message, an expandable details pane and a Copy button."""
 
@@ -65,8 +83,7 @@ class ErrorDialog(QDialog):
         self.setAccessibleName("Error")
         self.setMinimumWidth(480)
         layout = QVBoxLayout(self)
-        self.message_label = QLabel(breakable(message))
-        self.message_label.setWordWrap(True)
+        self.message_label = WrappingLabel(message)
         self.message_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.message_label)
         self.details = QPlainTextEdit(details)
@@ -109,8 +126,7 @@ class Banner(QFrame):
         outer.setSpacing(4)
         row = QHBoxLayout()
         outer.addLayout(row)
-        self.label = QLabel()
-        self.label.setWordWrap(True)
+        self.label = WrappingLabel()
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         row.addWidget(self.label, 1)
         self.details_button = QPushButton("Details")
@@ -142,7 +158,7 @@ class Banner(QFrame):
         self.setProperty("kind", kind)
         self.style().unpolish(self)
         self.style().polish(self)
-        self.label.setText(breakable(message))
+        self.label.setText(message)
         self._details = details
         self.details_button.setVisible(bool(details))
         while self._actions.count():

@@ -166,7 +166,11 @@ class LibraryActions(QObject):
         paths, settings, demo = self.w.paths, self.w.app_settings, self.w.resources.demo_model
 
         def work() -> list[tuple[str, str]]:
-            known = list(settings.model_paths)
+            from gptoss_desktop.core.library.discover import check_loadable
+
+            # Files remembered by older versions are offered only if they pass the checks
+            # an import makes (a broken file once picked must not stay in the list).
+            known = [p for p in settings.model_paths if check_loadable(Path(p))[1] is None]
             try:
                 from gptoss_desktop.core.library.installed import InstalledModels
 
@@ -188,18 +192,45 @@ class LibraryActions(QObject):
 
     def ask_import_model(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
-            self.w, "Use a model file", "", "GGUF models (*.gguf)"
+            self.w, "Add a model file", "", "GGUF models (*.gguf)"
         )
         if path:
             self.import_model(path)
 
     def import_model(self, path: str) -> None:
-        """Remember a .gguf where it is (no copy), select it and load it."""
-        self.save_settings(model_paths=self.w.app_settings.with_model(path).model_paths)
-        self.refresh_models(select=path)
-        if self.w.stack.currentWidget() is self.w.first_run:
-            self.w.finish_first_run()
-        self.load_model(path)
+        """Add a .gguf where it is (no copy) to the installed models, as the model manager
+        does, after the same header and loadability checks; then select and load it.
+
+        A file that fails the checks is refused with the reason: it is not listed, not
+        offered to compare, and the loaded model stays loaded."""
+        from gptoss_desktop.core.library.catalog import model_stem
+
+        installed = self.model_library.installed
+        file = Path(path)
+
+        def work() -> Any:
+            return installed.add_reference(
+                [file], name=model_stem(file.name), source={"app": "file", "original": path}
+            )
+
+        def done(model: Any) -> None:
+            chosen = str(model.path)
+            if getattr(self, "_models_window", None) is not None:
+                self._models_window.refresh_installed()
+            self.refresh_models(select=chosen)
+            if self.w.stack.currentWidget() is self.w.first_run:
+                self.w.finish_first_run()
+            self.load_model(chosen)
+
+        def failed(exc: BaseException) -> None:
+            if self.w.stack.currentWidget() is self.w.first_run:
+                from gptoss_desktop.ui.errors import describe
+
+                self.w.first_run.show_download_problem(describe(exc)[0])
+            else:
+                self.w.banner.show_error(exc)
+
+        self.w.tasks.submit(work, done, failed)
 
     def start_with_demo(self) -> None:
         demo = self.w.resources.demo_model
@@ -357,20 +388,37 @@ class LibraryActions(QObject):
         self.discover_models()
 
     # --- context choices -------------------------------------------------------------------------
+    def context_actions(self) -> tuple[list[tuple[str, str]], str]:
+        """The choices that can work with the loaded model, and why one is missing."""
+        model = self.w.engines.current
+        if (
+            model is not None
+            and model.info.n_ctx_train
+            and model.info.n_ctx >= model.info.n_ctx_train
+        ):
+            why = (
+                f" A larger context is not offered: this model was trained for at most "
+                f"{model.info.n_ctx_train:,} tokens and already uses them all."
+            )
+            return [a for a in CONTEXT_ACTIONS if a[0] != "larger"], why
+        return list(CONTEXT_ACTIONS), ""
+
     def warn_context(self, used: int, n_ctx: int) -> None:
         chat = self.w.chat.conversation
         if chat is None or chat.id in self._warned:
             return
         self._warned.add(chat.id)
+        actions, why = self.context_actions()
         self.w.banner.show_message(
             f"This chat fills {used:,} of the model's {n_ctx:,}-token context. Before it no "
-            "longer fits, choose what to do (nothing is dropped without asking):",
+            f"longer fits, choose what to do (nothing is dropped without asking).{why}",
             kind="warning",
-            actions=CONTEXT_ACTIONS,
+            actions=actions,
         )
 
     def offer_context_choices(self, exc: ContextOverflow) -> None:
-        self.w.banner.show_message(exc.message, kind="warning", actions=CONTEXT_ACTIONS)
+        actions, why = self.context_actions()
+        self.w.banner.show_message(exc.message + why, kind="warning", actions=actions)
 
     def on_banner_action(self, key: str) -> None:
         self.w.banner.hide()

@@ -305,6 +305,8 @@ class MainWindow(QMainWindow):
         ready = self.engines.current is not None
         self.composer.set_ready(ready, "" if ready else "Load a model first")
         if state == "loaded" and self.engines.current is not None:
+            info = self.engines.current.info
+            self.settings_panel.set_model_limit(info.n_ctx, info.n_ctx_train or None)
             self.library.save_settings(last_model=path)
             self.chat._emit_context(self.context_meter.used)
 
