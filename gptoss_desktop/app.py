@@ -56,6 +56,17 @@ def build_window(
     return AppParts(paths, store, window)
 
 
+def name_application(app: object) -> None:
+    """The names the desktop sees: one title for people, the .desktop id as the Wayland app id."""
+    from PySide6.QtGui import QGuiApplication
+
+    QGuiApplication.setApplicationName("gptoss-desktop")  # folders, the X11 class (StartupWMClass)
+    QGuiApplication.setOrganizationName("gptoss-desktop")
+    QGuiApplication.setApplicationDisplayName(APP_TITLE)
+    # The Wayland app id: desktops match it to the .desktop file for the icon and the name.
+    QGuiApplication.setDesktopFileName(DESKTOP_FILE_ID)
+
+
 def run_gui(argv: list[str] | None = None) -> int:
     """Start the app; return its exit status."""
     os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
@@ -79,11 +90,7 @@ def run_gui(argv: list[str] | None = None) -> int:
         Qt.HighDpiScaleFactorRoundingPolicy.PassThrough
     )
     app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv[:1])
-    app.setApplicationName("gptoss-desktop")  # folders and the X11 class (StartupWMClass)
-    app.setOrganizationName("gptoss-desktop")
-    QGuiApplication.setApplicationDisplayName(APP_TITLE)
-    # The Wayland app id: desktops match it to the .desktop file for the icon and the name.
-    QGuiApplication.setDesktopFileName(DESKTOP_FILE_ID)
+    name_application(app)
     try:
         parts = build_window()
     except GptossError as exc:

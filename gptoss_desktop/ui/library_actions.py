@@ -74,9 +74,14 @@ class LibraryActions(QObject):
             self.w.chat.open_message(hit.conversation_id, hit.message_id)
 
     def rename_chat(self, chat_id: int, title: str) -> None:
-        self._run(
-            lambda: self.store.conversations.rename(chat_id, title), lambda _c: self.refresh_chats()
-        )
+        def done(chat: Any) -> None:
+            self.refresh_chats()
+            current = self.w.chat.conversation
+            if current is not None and current.id == chat_id:
+                self.w.chat.conversation = replace(current, title=chat.title)
+                self.w.set_title(chat.title)
+
+        self._run(lambda: self.store.conversations.rename(chat_id, title), done)
 
     def pin_chat(self, chat_id: int, pinned: bool) -> None:
         self._run(
@@ -113,10 +118,27 @@ class LibraryActions(QObject):
             return
         suffix = "md" if fmt == "markdown" else "json"
         path, _ = QFileDialog.getSaveFileName(
-            self.w, "Export chat", f"chat.{suffix}", f"*.{suffix}"
+            self.w, "Export chat", str(self.export_suggestion(chat_id, fmt)), f"*.{suffix}"
         )
         if path:
             self.export_chat(chat_id, fmt, Path(path))
+
+    def export_suggestion(self, chat_id: int, fmt: str) -> Path:
+        """The chat's title as a file name, in the user's Documents folder."""
+        from PySide6.QtCore import QStandardPaths
+
+        suffix = "md" if fmt == "markdown" else "json"
+        try:
+            title = self.store.conversations.get(chat_id).title
+        except Exception:  # a deleted chat: a plain name still works
+            title = "chat"
+        name = "".join(c if c.isalnum() or c in " -_.,()" else " " for c in title)
+        name = " ".join(name.split()).strip(" .")[:80] or "chat"
+        docs = QStandardPaths.writableLocation(
+            QStandardPaths.StandardLocation.DocumentsLocation
+        )
+        folder = Path(docs) if docs and Path(docs).is_dir() else Path.home()
+        return folder / f"{name}.{suffix}"
 
     def export_chat(self, chat_id: int, fmt: str, path: Path, done: Any = None) -> None:
         from gptoss_desktop.core.store import export

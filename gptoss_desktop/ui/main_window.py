@@ -16,6 +16,7 @@ from typing import Any
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QDockWidget,
     QHBoxLayout,
     QMainWindow,
@@ -290,10 +291,13 @@ class MainWindow(QMainWindow):
         if isinstance(conversation, Conversation):
             self.sidebar.set_current(conversation.id)
             self.settings_panel.set_settings(conversation.settings)
-            self.setWindowTitle(f"{conversation.title} · {APP_TITLE}")
+            self.set_title(conversation.title)
             self.library.save_settings(last_chat_id=conversation.id)
         else:
-            self.setWindowTitle(APP_TITLE)
+            self.set_title(None)
+
+    def set_title(self, chat_title: str | None) -> None:
+        self.setWindowTitle(f"{chat_title} · {APP_TITLE}" if chat_title else APP_TITLE)
 
     def _on_context(self, used: int, n_ctx: int) -> None:
         if self.context_meter.set_usage(used, n_ctx) != "ok" and not self.chat.busy:
@@ -311,14 +315,26 @@ class MainWindow(QMainWindow):
             self.chat._emit_context(self.context_meter.used)
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        """Stop a generation cleanly, stop the workers, then close."""
+        """Say that it is closing, stop a generation cleanly, stop the workers, then close."""
+        from PySide6.QtGui import QGuiApplication
+
+        self.banner.show_message("Closing: stopping the model and saving…", kind="info")
+        QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        self.repaint()
+        QApplication.processEvents()  # the notice is painted before the wait
+        try:
+            self._shutdown()
+        finally:
+            QGuiApplication.restoreOverrideCursor()
+        super().closeEvent(event)
+
+    def _shutdown(self) -> None:
         self.chat.shutdown(timeout=10.0)
         if self.compare_page is not None:
             self.compare_page.shutdown(timeout=10.0)
         self.engines.close()
         self.tasks.wait(10_000)
         self.library.close()
-        super().closeEvent(event)
 
 
 def model_folders(paths: AppPaths) -> list[Path]:

@@ -8,7 +8,7 @@ Actions are signals; the chat controller does the work.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QFrame,
@@ -195,6 +195,19 @@ class UserMessageWidget(TurnWidget):
         self.editor.show()
         self.edit_row.show()
         self.editor.setFocus()
+        # After the transcript has laid the taller editor out: scroll it (and its Save button)
+        # into view, never leave it below the window's edge.
+        QTimer.singleShot(0, self, self.reveal_editor)
+
+    def reveal_editor(self) -> None:
+        from PySide6.QtWidgets import QScrollArea
+
+        parent = self.parentWidget()
+        while parent is not None and not isinstance(parent, QScrollArea):
+            parent = parent.parentWidget()
+        if parent is not None and self.editor is not None and self.edit_row is not None:
+            parent.ensureWidgetVisible(self.edit_row, 0, 16)
+            parent.ensureWidgetVisible(self.editor, 0, 16)
 
     def end_edit(self) -> None:
         if self.editor is not None and self.edit_row is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -88,3 +89,300 @@ def test_context_says_the_demo_model_runs_at_its_training_length(qtbot, tmp_path
     keys = [b.objectName() for b in w.banner.findChildren(type(w.banner.details_button))]
     assert "banner-action-drop" in keys and "banner-action-larger" not in keys
     assert "trained for at most 1,024 tokens" in w.banner.label.text()
+
+
+# --- item 7: clipped and hidden things -------------------------------------------------------------
+def _contrast_pixels(image, rect, background) -> int:
+    """Pixels in ``rect`` of ``image`` far from ``background`` (lightness difference > 60)."""
+    from PySide6.QtGui import QColor
+
+    bg = QColor(background).lightness()
+    n = 0
+    for x in range(rect.left(), rect.right()):
+        for y in range(rect.top(), rect.bottom()):
+            if abs(image.pixelColor(x, y).lightness() - bg) > 60:
+                n += 1
+    return n
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_spin_arrows_and_check_boxes_are_visible(qtbot, tmp_path, theme):
+    from PySide6.QtCore import QRect
+
+    w = make_window(qtbot, tmp_path / "home", theme=theme)
+    colors = w.theme.apply(theme)
+    w.library.show_compare()
+    tb = w.compare_page.toolbar
+    sync = w.compare_page.sync_box
+    spin = w.compare_page.column_count
+    qtbot.waitUntil(lambda: sync.isVisible() and spin.isVisible())
+    box = sync.grab().toImage()
+    indicator = QRect(0, 0, min(22, box.width()), box.height())
+    assert _contrast_pixels(box, indicator, colors.window) >= 20, tb  # its outline shows
+    arrows = spin.grab().toImage()
+    right = QRect(arrows.width() - 18, 2, 16, arrows.height() - 4)
+    assert _contrast_pixels(arrows, right, colors.window) >= 12  # the up and down marks
+
+
+def test_long_state_lines_are_elided_with_the_whole_line_in_the_tooltip(qtbot, tmp_path):
+    w = make_window(qtbot, tmp_path / "home")
+    w.resize(1024, 700)
+    label = w.model_picker.state_label
+    text = "Loaded · CPU · 131,072-token context (its training length; 262,144 was asked)"
+    label.setText(text)
+    label.resize(120, label.height())
+    assert label.shown_text().endswith("…") and label.toolTip() == text
+
+
+def test_compare_metrics_say_tokens_in_words():
+    from gptoss_desktop.core.compare.metrics import ColumnMetrics
+
+    line = ColumnMetrics(ttft_s=0.12, tokens_per_s=35.2, tokens=33).summary()
+    assert line == "first token after 120 ms · 35.2 tokens/s · 33 tokens"
+    assert ColumnMetrics(tokens=1).summary() == "1 token"
+
+
+def test_search_results_are_not_cut_and_say_where_in_words(qtbot, tmp_path):
+    from gptoss_desktop.core.store.records import SearchHit
+
+    w = make_window(qtbot, tmp_path / "home")
+    w.resize(1024, 700)
+    bar = w.sidebar
+    bar.search.setText("otter")
+    long = "the \x01otter\x02 " + "swims and floats and dives " * 12
+    hits = [
+        SearchHit(1, "Sea animals", 5, "assistant", "final", long, 1.0),
+        SearchHit(1, "Sea animals", 6, "assistant", "analysis", long, 1.0),
+    ]
+    bar.show_results("otter", hits)
+    for i in range(bar.results.count()):
+        item = bar.results.item(i)
+        label = bar.results.itemWidget(item)
+        width = item.sizeHint().width()
+        assert item.sizeHint().height() >= label.heightForWidth(width)
+    texts = [bar.results.itemWidget(bar.results.item(i)).text() for i in range(2)]
+    assert "(answer)" in texts[0] and "(reasoning)" in texts[1]
+    assert "(final)" not in "".join(texts) and "(analysis)" not in "".join(texts)
+
+
+def test_leaderboard_shows_long_names_without_a_sideways_scrollbar(qtbot, tmp_path):
+    from gptoss_desktop.core.compare.ratings import Standing
+    from gptoss_desktop.ui.compare.leaderboard import LeaderboardDialog
+
+    name = "bartowski/Meta-Llama-3.1-8B-Instruct-GGUF/Meta-Llama-3.1-8B-Instruct-Q4_K_M"
+    dialog = LeaderboardDialog([Standing(name, 1016.0, 3, 2, 1, 0, 0)])
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    table = dialog.table
+    assert not table.horizontalScrollBar().isVisible()
+    # the whole name shows, or the dialog is as wide as the screen allows (then the name is
+    # elided in the middle, whole in its tooltip)
+    screen = dialog.screen().availableGeometry().width()
+    fits = table.columnWidth(1) >= table.fontMetrics().horizontalAdvance(name)
+    assert fits or dialog.width() >= screen - 80
+    assert table.item(0, 1).toolTip() == name
+
+
+def test_the_edit_box_opens_in_view(qtbot, tmp_path):
+    w = make_window(qtbot, tmp_path / "home")
+    w.resize(1024, 700)
+    chat = w.store.conversations.create("Long chat")
+    for i in range(12):
+        w.store.messages.append(chat.id, "user", f"Question {i}: " + "words " * 80)
+        w.store.messages.append(chat.id, "assistant", f"Answer {i}: " + "more " * 120)
+    w.chat.open(chat.id)
+    qtbot.waitUntil(lambda: len(w.chat_view.turn_widgets()) >= 24, timeout=10_000)
+    w.chat_view.scroll_to_bottom()
+    qtbot.wait(50)
+    first = w.chat_view.turn_widgets()[0]
+    first.begin_edit()
+    viewport = w.chat_view.viewport()
+
+    def save_button_in_view() -> bool:
+        top_left = first.edit_row.mapTo(viewport, first.edit_row.rect().topLeft())
+        return top_left.y() >= 0 and top_left.y() + first.edit_row.height() <= viewport.height()
+
+    qtbot.waitUntil(save_button_in_view, timeout=3_000)
+    assert first.editor.hasFocus() or first.editor.isVisible()
+
+
+def test_model_manager_opens_on_the_screen(qtbot, tmp_path):
+    w = make_window(qtbot, tmp_path / "home")
+    w.library.open_models_window()
+    mw = w.library.models_window()
+    area = mw.screen().availableGeometry()
+    frame = mw.frameGeometry()
+    assert area.contains(frame.topLeft()) and frame.bottom() <= area.bottom() + 1
+
+
+def test_finished_downloads_can_be_cleared_and_do_not_say_resolving(qtbot, tmp_path):
+    from gptoss_desktop.core.library import TaskSnapshot
+
+    w = make_window(qtbot, tmp_path / "home")
+    mw = w.library.models_window()
+    failed = TaskSnapshot(
+        7,
+        "org/x-GGUF",
+        "x.gguf",
+        "main",
+        "X",
+        "failed",
+        phase="resolving",
+        error="not found on the hub",
+    )
+    mw.on_task(replace_state(failed, "running"))
+    mw.on_task(failed)
+    bar = mw.downloads_table.cellWidget(0, 1)
+    assert bar.format() == "Failed" and "resolving" not in bar.format().lower()
+    assert not mw.banner.isHidden()
+    mw.on_task(replace_state(failed, "running"))  # resumed: the old error goes
+    assert mw.banner.isHidden()
+    mw.on_task(replace_state(failed, "cancelled"))
+    mw.clear_finished()
+    assert mw.downloads_table.rowCount() == 0
+
+
+def replace_state(snap, state):
+    from dataclasses import replace
+
+    return replace(snap, state=state)
+
+
+# --- item 8: blind mode hides what would name a model ---------------------------------------------
+def test_blind_columns_hide_reasoning_and_memory_until_the_vote(qtbot):
+    from gptoss_desktop.core.compare.metrics import ColumnMetrics
+    from gptoss_desktop.core.compare.runner import ColumnSetup
+    from gptoss_desktop.ui.compare.column_widget import CompareColumnWidget
+    from gptoss_desktop.ui.compare.metrics_chart import MetricsChart
+
+    col = CompareColumnWidget(0, [ColumnSetup(harmony_demo_model(), label="m")])
+    qtbot.addWidget(col)
+    col.show()
+    col.set_blind(True)
+    col.append_text("analysis", "x" * 72)
+    col.append_text("final", "Hello")
+    col.set_metrics(ColumnMetrics(tokens=5, peak_rss_bytes=2_400_000_000))
+    assert not col.reasoning_toggle.isVisible() and not col.reasoning.isVisible()
+    assert "GB" not in col.metrics_label.text()
+    col.set_blind(False)
+    assert col.reasoning_toggle.isVisible() and "72 characters" in col.reasoning_toggle.text()
+    assert "2.4 GB" in col.metrics_label.text()
+    chart = MetricsChart()
+    chart.set_data(
+        ["A", "B"], [ColumnMetrics(peak_rss_bytes=10**9), ColumnMetrics(peak_rss_bytes=2 * 10**9)]
+    )
+    chart.blind = True
+    memory = next(r for r in chart.rows() if r[0] == "Peak memory")
+    assert memory[1] == [None, None]
+    chart.blind = False
+    memory = next(r for r in chart.rows() if r[0] == "Peak memory")
+    assert memory[1] == [1e9, 2e9]
+
+
+def test_compare_answers_never_show_marker_tokens():
+    """A TinyStories model writes <|end_story|> at a story's end (as ordinary tokens)."""
+    from gptoss_desktop.core.compare.session import TemplateChatSession
+    from gptoss_desktop.core.engine import EngineClient, LoadOptions, SamplingOptions
+    from tests.helpers import shared_model
+
+    path = shared_model("TinyStories-656K-Q8_0.gguf")
+    with EngineClient.start(path, LoadOptions(n_ctx=512, n_threads=1)) as engine:
+        session = TemplateChatSession(
+            engine, sampling=SamplingOptions(temperature=0.0), max_tokens=400
+        )
+        assert "<|end_story|>" in session.builder.marker_literals
+        deltas: list[str] = []
+        result = session.send(
+            "Once upon a time",
+            on_event=lambda e: deltas.append(getattr(e, "text", "") or ""),
+        )
+    assert result.generations and "".join(deltas)
+    assert "<|end_story|>" not in "".join(deltas)
+    assert "<|" not in session.messages[-1].content
+
+
+# --- item 9: small things ---------------------------------------------------------------------------
+def test_rename_updates_the_window_title(qtbot, tmp_path):
+    w = make_window(qtbot, tmp_path / "home")
+    chat = w.store.conversations.create("First title")
+    w.chat.open(chat.id)
+    qtbot.waitUntil(lambda: w.windowTitle() == "First title · gpt-oss Desktop", timeout=5_000)
+    w.library.rename_chat(chat.id, "Otters and rivers")
+    qtbot.waitUntil(lambda: w.windowTitle() == "Otters and rivers · gpt-oss Desktop", timeout=5_000)
+    assert w.chat.conversation.title == "Otters and rivers"
+
+
+def test_export_suggests_the_chat_title_in_documents(qtbot, tmp_path, monkeypatch):
+    from PySide6.QtCore import QStandardPaths
+    from PySide6.QtWidgets import QFileDialog
+
+    w = make_window(qtbot, tmp_path / "home")
+    chat = w.store.conversations.create("Trip: Oslo / Bergen?")
+    docs = Path(QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation))
+    seen: list[str] = []
+    monkeypatch.setattr(
+        QFileDialog, "getSaveFileName", lambda *a, **k: (seen.append(a[2]) or "", "")
+    )
+    w.library.ask_export(chat.id, "markdown")
+    suggested = Path(seen[0])
+    assert suggested.name == "Trip Oslo Bergen.md"
+    assert suggested.parent == (docs if docs.is_dir() else Path.home())
+    assert w.library.export_suggestion(chat.id, "json").suffix == ".json"
+
+
+def test_plain_words_in_what_people_read():
+    from keyring.backends import fail
+
+    from gptoss_desktop.core.library.token_store import backend_refusal
+    from gptoss_desktop.ui.tools.trace import TOOL_CALL, TraceEntry
+    from gptoss_desktop.ui.tools.trace_view import row_heading
+
+    said = backend_refusal(fail.Keyring()) or ""
+    assert "keychain" in said and "fail/null" not in said and "backend" not in said
+    entry = TraceEntry(
+        kind=TOOL_CALL,
+        author="assistant",
+        channel="commentary",
+        recipient="functions.get_weather",
+        content_type="<|constrain|>json",
+    )
+    heading = row_heading(entry)
+    assert "JSON arguments" in heading and "constrain" not in heading
+
+
+def test_closing_says_so_before_it_waits(qtbot, tmp_path):
+    w = make_window(qtbot, tmp_path / "home")
+    load_model(qtbot, w, harmony_demo_model())
+    seen: list[tuple[bool, str]] = []
+    original = w.engines.close
+
+    def close() -> None:
+        seen.append((w.banner.isVisible(), w.banner.label.text()))
+        original()
+
+    w.engines.close = close
+    w.close()
+    assert seen and seen[0][0] and seen[0][1].startswith("Closing")
+
+
+# --- item 12: one name, the desktop file's id ---------------------------------------------------------
+def test_one_app_name_and_the_wayland_app_id_matches_the_desktop_file(qtbot, tmp_path):
+    from PySide6.QtGui import QGuiApplication
+    from PySide6.QtWidgets import QApplication
+
+    from gptoss_desktop.app import name_application
+    from gptoss_desktop.resources import APP_TITLE, DESKTOP_FILE_ID
+    from tests.helpers import ROOT
+
+    name_application(QApplication.instance())
+    assert QGuiApplication.desktopFileName() == DESKTOP_FILE_ID
+    desktop = ROOT / "resources" / "linux" / f"{DESKTOP_FILE_ID}.desktop"
+    assert f"Name={APP_TITLE}\n" in desktop.read_text()
+    w = make_window(qtbot, tmp_path / "home", first_run_done=False)
+    assert w.windowTitle() == APP_TITLE
+    from PySide6.QtWidgets import QLabel
+
+    labels = [lbl.text() for lbl in w.first_run.findChildren(QLabel)]
+    assert any(f"Welcome to {APP_TITLE}" in t for t in labels)
+    assert not any("gptoss-desktop" in t for t in labels)

@@ -132,6 +132,7 @@ class CompareColumnWidget(QFrame):
         self.metrics = ColumnMetrics()
         self.state = "pending"
         self._reasoning_chars = 0
+        self.blind = False
         self.set_title(self.selected.name if self.selected else f"Column {position + 1}")
 
     # --- model --------------------------------------------------------------------------------
@@ -199,12 +200,29 @@ class CompareColumnWidget(QFrame):
 
     def set_metrics(self, metrics: ColumnMetrics) -> None:
         self.metrics = metrics
-        self.metrics_label.setText(metrics.summary())
+        self._show_metrics()
+
+    def _show_metrics(self) -> None:
+        m = self.metrics
+        if self.blind:  # a model's memory use would give its name away
+            from dataclasses import replace
+
+            m = replace(m, peak_rss_bytes=None)
+        self.metrics_label.setText(m.summary())
+
+    def set_blind(self, hidden: bool) -> None:
+        """Blind until the vote: no reasoning row (whether and how long a model reasons names
+        it) and no memory figure."""
+        self.blind = hidden
+        if hidden:
+            self.reasoning_toggle.setChecked(False)
+        self._update_reasoning_toggle()
+        self._show_metrics()
 
     # --- reasoning ------------------------------------------------------------------------------
     def _update_reasoning_toggle(self) -> None:
         n = self._reasoning_chars
-        self.reasoning_toggle.setVisible(n > 0)
+        self.reasoning_toggle.setVisible(n > 0 and not self.blind)
         self.reasoning_toggle.setText(f"Reasoning ({n:,} characters)")
 
     def _on_reasoning_toggled(self, shown: bool) -> None:
