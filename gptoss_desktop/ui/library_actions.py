@@ -134,9 +134,7 @@ class LibraryActions(QObject):
             title = "chat"
         name = "".join(c if c.isalnum() or c in " -_.,()" else " " for c in title)
         name = " ".join(name.split()).strip(" .")[:80] or "chat"
-        docs = QStandardPaths.writableLocation(
-            QStandardPaths.StandardLocation.DocumentsLocation
-        )
+        docs = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
         folder = Path(docs) if docs and Path(docs).is_dir() else Path.home()
         return folder / f"{name}.{suffix}"
 

@@ -23,7 +23,7 @@ def test_a_llama_cpp_library_that_cannot_load_is_not_called_a_damaged_model(tmp_
     (fake / "__init__.py").write_text(
         "raise RuntimeError(\"Failed to load shared library '/app/_internal/llama_cpp/lib/"
         "libllama.so': libggml-cpu.so: cannot open shared object file: No such file or "
-        "directory\")\n"
+        'directory")\n'
     )
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path / "site"), str(ROOT)]))
     with pytest.raises(EngineError) as caught:
