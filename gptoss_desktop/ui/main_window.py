@@ -206,7 +206,7 @@ class MainWindow(QMainWindow):
         file = bar.addMenu("&File")
         self._action(file, "New chat", QKeySequence.StandardKey.New, self.new_chat)
         self._action(file, "Import chat (JSON)…", None, self.library.ask_import_chat)
-        self._action(file, "Import model (.gguf)…", "Ctrl+O", self.library.ask_import_model)
+        self._action(file, "Add model file (.gguf)…", "Ctrl+O", self.library.ask_import_model)
         self._action(
             file,
             "Export chat as Markdown…",

@@ -386,3 +386,34 @@ def test_one_app_name_and_the_wayland_app_id_matches_the_desktop_file(qtbot, tmp
     labels = [lbl.text() for lbl in w.first_run.findChildren(QLabel)]
     assert any(f"Welcome to {APP_TITLE}" in t for t in labels)
     assert not any("gptoss-desktop" in t for t in labels)
+
+
+# --- README and docs name the menus as they are ---------------------------------------------------
+def test_readme_and_docs_name_the_real_menus(qtbot, tmp_path):
+    import re
+
+    from tests.helpers import ROOT
+
+    w = make_window(qtbot, tmp_path / "home")
+    assert w.tools is not None  # attaches the tool panel, which adds its View entries
+    menus: dict[str, list[str]] = {}
+    for action in w.menuBar().actions():
+        menu = action.menu()
+        if menu is not None:
+            name = action.text().replace("&", "")
+            menus[name] = [a.text().replace("&", "") for a in menu.actions() if a.text()]
+    assert {"File", "Chat", "View", "Models"} <= set(menus)
+    pattern = re.compile(r"\b(File|Chat|View|Models) → (.{1,80})")
+    checked = 0
+    for doc in [ROOT / "README.md", *(ROOT / "docs").glob("*.md")]:
+        text = " ".join(doc.read_text(encoding="utf-8").split())  # lines wrap inside names
+        for line in [text]:
+            for menu, rest in pattern.findall(line):
+                rest = rest.replace("**", "")
+                # "Tools for this chat…" may be written without its ellipsis in a sentence
+                assert any(rest.startswith(item.rstrip("…")) for item in menus[menu]), (
+                    f"{doc.name}: '{menu} → {rest[:40]}' is not a menu entry; {menu} has "
+                    f"{menus[menu]}"
+                )
+                checked += 1
+    assert checked >= 8
