@@ -16,7 +16,8 @@ class ElidedLabel(QLabel):
         self._full = ""
         self._min_chars = min_chars
         self.setTextFormat(Qt.TextFormat.PlainText)
-        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        # Preferred: it asks for its whole text, and may be squeezed down to a few characters.
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
         self.setText(text)
 
     def setText(self, text: str) -> None:
@@ -38,7 +39,9 @@ class ElidedLabel(QLabel):
 
     def sizeHint(self) -> QSize:
         fm = self.fontMetrics()
-        return QSize(fm.horizontalAdvance(self._full) + 4, fm.height())
+        # Capped, so a long line never asks for a wide dock or window; the rest is elided.
+        width = min(fm.horizontalAdvance(self._full) + 4, fm.averageCharWidth() * 48)
+        return QSize(width, fm.height())
 
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)

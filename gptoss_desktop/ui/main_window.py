@@ -161,9 +161,16 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.settings_dock, dock)
         self.settings_dock.raise_()
         self.side_docks.append(dock)
+        self.fit_side_panels()
         if self.stack.currentWidget() is self.first_run:
             dock.hide()
         return dock
+
+    def fit_side_panels(self) -> None:
+        """The side panels take about a third of the window (at least 260 px, at most 380),
+        leaving the chat the most room; the user can drag the edge."""
+        width = max(260, min(380, self.width() // 3))
+        self.resizeDocks([self.settings_dock], [width], Qt.Orientation.Horizontal)
 
     def _connect(self) -> None:
         c, lib = self.chat, self.library

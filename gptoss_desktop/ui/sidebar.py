@@ -58,7 +58,7 @@ class Sidebar(QFrame):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("Sidebar")
-        self.setMinimumWidth(180)
+        self.setMinimumWidth(210)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 10, 8, 8)
         top = QHBoxLayout()
@@ -79,6 +79,9 @@ class Sidebar(QFrame):
         layout.addWidget(self.search)
         self.list = QListWidget()
         self.list.setAccessibleName("Chats")
+        # Long titles are elided ("…"), never scrolled sideways.
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.list.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.list.customContextMenuRequested.connect(self._menu)
         self.list.itemActivated.connect(self._activated)

@@ -58,6 +58,20 @@ def dialogs(window: Any) -> dict[str, Any]:
     if window.compare_page is None:
         window.library.show_compare()
         window.show_chat()
+    from gptoss_desktop.core.compare.metrics import ColumnMetrics
+
+    for column in window.compare_page.columns:  # the longest footer a column shows
+        column.set_metrics(
+            ColumnMetrics(
+                ttft_s=1.25,
+                tokens_per_s=1299.6,
+                prompt_tokens_per_s=12240.0,
+                tokens=12345,
+                peak_rss_bytes=12_400_000_000,
+                final=True,
+            )
+        )
+        column.show_error("The model could not be loaded: " + "x" * 200)
     long_name = "bartowski/a-model-with-a-very-long-file-name-Q4_K_M-imatrix-00001-of-00003"
     standings = [Standing(f"{long_name}-{i}", 1000.0 + i, 10, 5, 4, 1, 0) for i in range(3)]
     return {

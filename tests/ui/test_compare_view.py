@@ -71,7 +71,7 @@ def make_view(qtbot: Any, store: Store, pool: EnginePool, settings: CompareSetti
 
     view = CompareView(store, models(), pool=pool, settings=settings)
     qtbot.addWidget(view)
-    view.resize(1200, 760)
+    view.resize(1280, 800)
     view.show()
     return view
 

@@ -10,7 +10,7 @@ import pytest
 
 from tests.core.library.hubserver import HubServer, Repo
 from tests.fakehome import make_fake_home
-from tests.helpers import project_model
+from tests.helpers import project_model, save_screenshot
 from tests.ui.chat_app import make_window
 
 
@@ -44,6 +44,8 @@ def test_welcome_offers_found_gpt_oss_and_uses_it_without_copying(qtbot, tmp_pat
     assert any("Hugging Face cache" in n for n in names)
     assert any("tiny-oss:latest from Ollama" in n for n in names)
     assert not any("gpt-oss:20b" in n for n in names)
+    w.resize(1024, 700)
+    save_screenshot(w, "first-run-found-1024x700.png", tmp_path)
     hf = next(b for b in page.found_buttons if "Hugging Face" in b.accessibleName())
     hf.click()
     qtbot.waitUntil(lambda: w.engines.current is not None, timeout=60_000)

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from gptoss_desktop.core.compare.metrics import ColumnMetrics
 from gptoss_desktop.core.compare.runner import ColumnSetup
+from gptoss_desktop.ui.errors import WrappingLabel
 
 STATE_WORDS = {
     "pending": "Waiting",
@@ -115,9 +116,8 @@ class CompareColumnWidget(QFrame):
         self.answer.setAccessibleName(f"Answer of column {position + 1}")
         layout.addWidget(self.answer, 1)
 
-        self.error_label = QLabel()
+        self.error_label = WrappingLabel()  # long paths in errors wrap too
         self.error_label.setObjectName("CompareColumnError")
-        self.error_label.setWordWrap(True)
         self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.error_label.setStyleSheet(
             "background: #ffe3e3; color: #1f2328; border-radius: 6px; padding: 6px;"
@@ -127,6 +127,7 @@ class CompareColumnWidget(QFrame):
 
         self.metrics_label = QLabel("")
         self.metrics_label.setObjectName("Muted")
+        self.metrics_label.setWordWrap(True)  # a long line wraps; it never widens the window
         self.metrics_label.setAccessibleName(f"Speed of column {position + 1}")
         layout.addWidget(self.metrics_label)
         self.metrics = ColumnMetrics()
