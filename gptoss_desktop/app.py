@@ -70,7 +70,7 @@ def name_application(app: object) -> None:
 def run_gui(argv: list[str] | None = None) -> int:
     """Start the app; return its exit status."""
     os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
-    from gptoss_desktop.cli.selftest import no_display
+    from gptoss_desktop.core.display import no_display
 
     if no_display():
         print(

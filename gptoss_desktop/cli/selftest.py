@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from gptoss_desktop.core.display import no_display
 from gptoss_desktop.core.errors import GptossError, ModelFileError
 from gptoss_desktop.core.paths import AppPaths
 from gptoss_desktop.resources import DEMO_MODEL_FILE, Resources
@@ -195,15 +196,6 @@ def check_keychain(timeout: float = KEYCHAIN_TIMEOUT_S) -> str:
         exc = error[0]
         raise GptossError(f"the OS keychain failed: {type(exc).__name__}: {exc}".strip())
     return result[0]
-
-
-def no_display(environ: dict[str, str] | os._Environ[str] | None = None) -> bool:
-    """True on Linux/BSD with no X11 or Wayland display and no platform chosen: Qt's default
-    (xcb) plugin cannot start there, but the offscreen one can."""
-    env = os.environ if environ is None else environ
-    if sys.platform in ("darwin", "win32") or env.get("QT_QPA_PLATFORM"):
-        return False
-    return not (env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"))
 
 
 def check_qt(timeout: float = QT_TIMEOUT_S) -> str:
