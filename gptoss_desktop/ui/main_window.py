@@ -38,7 +38,7 @@ from gptoss_desktop.ui.context_meter import ContextMeter
 from gptoss_desktop.ui.engine_manager import EngineManager
 from gptoss_desktop.ui.errors import Banner
 from gptoss_desktop.ui.first_run import FirstRunPage
-from gptoss_desktop.ui.library_actions import LibraryActions
+from gptoss_desktop.ui.library_actions import LibraryActions, LibraryParts
 from gptoss_desktop.ui.model_picker import ModelPicker
 from gptoss_desktop.ui.settings_panel import SettingsPanel
 from gptoss_desktop.ui.sidebar import Sidebar
@@ -59,8 +59,9 @@ class MainWindow(QMainWindow):
         worker_env: dict[str, str] | None = None,
     ) -> None:
         super().__init__()
+        self._pending_send: str | None = None  # typed before the picked model had loaded
         self.store, self.paths, self.resources = store, paths, resources
-        self.settings_file, self.app_settings, self.theme = settings_file, app_settings, theme
+        self.settings_file, self.theme = settings_file, theme
         self.setWindowTitle(APP_TITLE)
         self.setObjectName("MainWindow")
         self.resize(1200, 800)
@@ -78,7 +79,14 @@ class MainWindow(QMainWindow):
         )
         self._build()
         self.chat = ChatController(store, self.engines, self.tasks, self.chat_view, self)
-        self.library = LibraryActions(self)
+        self.library = LibraryActions(
+            LibraryParts(
+                self, store, paths, resources, settings_file, theme, self.tasks, self.banner,
+                self.sidebar, self.chat, self.engines, self.model_picker, self.settings_panel,
+                self.first_run, self.stack, self.side_docks, self.finish_first_run,
+            ),
+            app_settings,
+        )  # fmt: skip
         self._connect()
         self._menus()
         # The Harmony tool panel, docked beside the chat right after the first paint (its
@@ -99,8 +107,10 @@ class MainWindow(QMainWindow):
             self.banner.show_message(settings_file.problem, kind="warning")
         if app_settings.first_run_done:
             self.show_chat()
+            self.library.restore_session()
         else:
             self.show_first_run()
+        self._update_send()
 
     # --- building -------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -140,8 +150,16 @@ class MainWindow(QMainWindow):
         self.settings_dock.setObjectName("SettingsDock")
         self.settings_dock.setWidget(self.settings_panel)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.settings_dock)
-        self.compare_page: QWidget | None = None
         self.side_docks: list[QDockWidget] = [self.settings_dock]
+
+    @property
+    def app_settings(self) -> AppSettings:
+        return self.library.app_settings
+
+    @property
+    def compare_page(self) -> Any:
+        """The compare page once shown (None before)."""
+        return self.library.compare_page
 
     @property
     def tools(self) -> Any:
@@ -195,6 +213,8 @@ class MainWindow(QMainWindow):
         self.settings_panel.sig_changed.connect(c.update_settings)
         self.settings_panel.sig_reload_context.connect(lib.reload_with_context)
         self.model_picker.sig_load.connect(lib.load_model)
+        self.model_picker.combo.currentIndexChanged.connect(lambda _i: self._update_send())
+        self.model_picker.sig_picked.connect(self._update_send)
         self.model_picker.sig_import.connect(lib.ask_import_model)
         self.model_picker.sig_manage.connect(lib.open_models_window)
         self.engines.sig_state.connect(self._on_model_state)
@@ -258,9 +278,35 @@ class MainWindow(QMainWindow):
 
     # --- what the window does ---------------------------------------------------------------------
     def send(self, text: str) -> None:
+        """Send; when the picked model is not loaded yet, load it first, then send."""
         self.settings_panel.flush()
+        path = self.model_picker.current_path()
+        if self.engines.current is None and path is not None and text.strip():
+            self._pending_send = text
+            self.composer.edit.setPlainText(text)  # kept until it is really sent
+            if self.engines.loading is None:
+                self.library.load_model(path)
+            self.banner.show_message(
+                f"Loading {self.model_picker.combo.currentText()}; your message goes as soon "
+                "as it is ready.",
+                kind="info",
+            )
+            self._update_send()
+            return
         if not self.chat.send(text):
             self.composer.edit.setPlainText(text)
+
+    def _update_send(self) -> None:
+        """Send is ready when a model is loaded, or picked (Send then loads it first)."""
+        if self.engines.current is not None:
+            self.composer.set_ready(True)
+        elif self._pending_send is not None or self.engines.loading is not None:
+            self.composer.set_ready(False, "Loading the model…")
+        elif self.model_picker.current_path() is not None:
+            name = self.model_picker.combo.currentText()
+            self.composer.set_ready(True, f"Loads {name}, then sends")
+        else:
+            self.composer.set_ready(False, "Add or download a model first (Models…)")
 
     def new_chat(self) -> None:
         self.settings_panel.flush()
@@ -313,8 +359,14 @@ class MainWindow(QMainWindow):
 
     def _on_model_state(self, path: str, state: str, detail: str) -> None:
         self.model_picker.set_state(path, state, detail)
-        ready = self.engines.current is not None
-        self.composer.set_ready(ready, "" if ready else "Load a model first")
+        pending, loaded = self._pending_send, self.engines.current is not None
+        if state in ("failed", "loaded"):
+            self._pending_send = None
+        self._update_send()
+        if state == "loaded" and pending is not None and loaded:
+            self.banner.hide()
+            self.composer.edit.clear()
+            QTimer.singleShot(0, self, lambda: self.send(pending))
         if state == "loaded" and self.engines.current is not None:
             info = self.engines.current.info
             self.settings_panel.set_model_limit(info.n_ctx, info.n_ctx_train or None)

@@ -21,9 +21,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gptoss_desktop.core.chat.thread import DisplayTurn
 from gptoss_desktop.core.store.records import Message
 from gptoss_desktop.ui.markdown_view import MarkdownView
-from gptoss_desktop.ui.thread_model import DisplayTurn
 
 STATUS_TEXT = {
     "cancelled": "Stopped",
@@ -278,9 +278,11 @@ class ToolCallView(QLabel):
         self.setWordWrap(True)
         self.setTextFormat(Qt.TextFormat.PlainText)
         self.row = row
+        self.content = ""
         self.refresh(row.content)
 
     def refresh(self, content: str) -> None:
+        self.content = content
         if self.row.role == "tool":
             head = f"Result from {self.row.author_name or 'tool'}"
         else:
@@ -288,4 +290,4 @@ class ToolCallView(QLabel):
         self.setText(f"{head}: {content[:2000]}")
 
     def append_text(self, text: str) -> None:
-        self.refresh(self.text().split(": ", 1)[-1] + text)
+        self.refresh(self.content + text)

@@ -48,6 +48,7 @@ class ModelPicker(QWidget):
     sig_import = Signal()
     sig_manage = Signal()
     sig_demo_shown = Signal(bool)
+    sig_picked = Signal()  # the list or the picked model changed
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -111,6 +112,7 @@ class ModelPicker(QWidget):
                 self.combo.setCurrentIndex(index)
         self.combo.blockSignals(False)
         self._refresh_button()
+        self.sig_picked.emit()
 
     def current_path(self) -> str | None:
         data = self.combo.currentData()

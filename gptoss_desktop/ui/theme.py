@@ -177,6 +177,7 @@ QPushButton {{
 }}
 QPushButton:hover {{ border-color: {c.accent}; }}
 QPushButton#Primary {{ background: {c.accent}; color: {c.accent_text}; border-color: {c.accent}; }}
+QPushButton#Primary:disabled {{ background: {c.surface}; color: {c.muted}; border-color: {c.border}; }}
 QPushButton:disabled {{ color: {c.muted}; }}
 QToolButton {{ border: none; padding: 3px 6px; border-radius: 5px; color: {c.muted}; }}
 QToolButton:hover {{ background: {c.surface}; color: {c.text}; }}

@@ -47,13 +47,13 @@ def minimum_size(window: Any) -> tuple[int, int]:
 
 def dialogs(window: Any) -> dict[str, Any]:
     """Every window and dialog the app opens besides the main window, built (not shown)."""
+    from gptoss_desktop.core.chat.tools import ChatToolConfig
     from gptoss_desktop.core.compare.ratings import Standing
     from gptoss_desktop.core.engine.options import SamplingOptions
     from gptoss_desktop.ui.compare.leaderboard import LeaderboardDialog
     from gptoss_desktop.ui.compare.overrides import ColumnOverridesDialog
     from gptoss_desktop.ui.errors import ErrorDialog
     from gptoss_desktop.ui.tools import ToolConfigEditor
-    from gptoss_desktop.ui.tools.toolbox import ChatToolConfig
 
     if window.compare_page is None:
         window.library.show_compare()

@@ -282,8 +282,8 @@ def test_blind_columns_hide_reasoning_and_memory_until_the_vote(qtbot):
 
 def test_compare_answers_never_show_marker_tokens():
     """A TinyStories model writes <|end_story|> at a story's end (as ordinary tokens)."""
-    from gptoss_desktop.core.compare.session import TemplateChatSession
     from gptoss_desktop.core.engine import EngineClient, LoadOptions, SamplingOptions
+    from gptoss_desktop.core.templating.session import TemplateChatSession
     from tests.helpers import shared_model
 
     path = shared_model("TinyStories-656K-Q8_0.gguf")
@@ -417,3 +417,131 @@ def test_readme_and_docs_name_the_real_menus(qtbot, tmp_path):
                 )
                 checked += 1
     assert checked >= 8
+
+
+# --- item 2: tool calls shown once after a restart or a chat switch ---------------------------------
+def _weather_chat(store, title: str = "Weather") -> int:
+    chat = store.conversations.create(title)
+    store.messages.append(chat.id, "user", "What is the weather in Oslo?")
+    store.messages.append(
+        chat.id,
+        "assistant",
+        '{"location": "Oslo"}',
+        channel="commentary",
+        recipient="functions.get_weather",
+        content_type="<|constrain|>json",
+    )
+    store.messages.append(
+        chat.id,
+        "tool",
+        '{"temperature": 3}',
+        author_name="functions.get_weather",
+        channel="commentary",
+    )
+    store.messages.append(chat.id, "assistant", "It is 3°C in Oslo.", channel="final")
+    return chat.id
+
+
+def test_tool_calls_are_shown_once_when_a_chat_is_reopened(qtbot, tmp_path):
+    from gptoss_desktop.ui.message_widget import ToolCallView
+
+    w = make_window(qtbot, tmp_path / "home")
+    weather = _weather_chat(w.store)
+    other = w.store.conversations.create("Other").id
+    w.store.messages.append(other, "user", "Hello")
+    for chat_id in (weather, other, weather):  # opened, switched away, opened again
+        w.chat.open(chat_id)
+        qtbot.waitUntil(
+            lambda c=chat_id: w.chat.conversation is not None and w.chat.conversation.id == c,
+            timeout=5_000,
+        )
+    qtbot.wait(50)
+    views = [v for v in w.chat_view.findChildren(ToolCallView) if v.isVisibleTo(w)]
+    texts = sorted(v.text() for v in views)
+    assert texts == [
+        'Result from functions.get_weather: {"temperature": 3}',
+        'Tool call to functions.get_weather: {"location": "Oslo"}',
+    ]
+
+
+# --- item 5: the tool panel follows the open chat --------------------------------------------------
+def test_the_tool_panel_shows_the_open_chats_turn_only(qtbot, tmp_path):
+    w = make_window(qtbot, tmp_path / "home")
+    first = _weather_chat(w.store, "First")
+    second = w.store.conversations.create("Second").id
+    w.store.messages.append(second, "user", "Hello")
+    recorder, panel = w.tools.recorder, w.tools.panel
+    w.chat.open(first)
+    qtbot.waitUntil(lambda: w.chat.conversation is not None, timeout=5_000)
+    recorder.begin_turn("What is the weather in Oslo?", chat=str(first))
+    recorder.end_turn("final")
+    panel.refresh()
+    assert [e.text for e in panel.trace.entries][:1] == ["What is the weather in Oslo?"]
+    w.chat.open(second)
+    qtbot.waitUntil(lambda: getattr(w.chat.conversation, "id", None) == second, timeout=5_000)
+    panel.refresh()
+    assert panel.trace.entries == []  # not the other chat's turn
+    w.chat.open(first)
+    qtbot.waitUntil(lambda: getattr(w.chat.conversation, "id", None) == first, timeout=5_000)
+    panel.refresh()
+    assert [e.text for e in panel.trace.entries][:1] == ["What is the weather in Oslo?"]
+    w.new_chat()
+    panel.refresh()
+    assert panel.trace.entries == []
+
+
+# --- item 3: Send loads the picked model; a restart reopens the last chat -------------------------
+def _resources_with_demo(tmp_path) -> Path:
+    resources = tmp_path / "resources"
+    (resources / "models").mkdir(parents=True)
+    (resources / "models" / "tiny-harmony.gguf").write_bytes(harmony_demo_model().read_bytes())
+    return resources
+
+
+def test_send_loads_the_picked_model_then_sends(qtbot, tmp_path):
+    from PySide6.QtCore import Qt
+
+    resources = _resources_with_demo(tmp_path)
+    w = make_window(qtbot, tmp_path / "home", resources=resources)
+    qtbot.waitUntil(lambda: w.model_picker.current_path() is not None, timeout=10_000)
+    assert w.engines.current is None
+    send = w.composer.send_button
+    assert send.isEnabled() and send.toolTip().startswith("Loads ")
+    with qtbot.waitSignal(w.chat.sig_turn_finished, timeout=60_000):
+        w.composer.edit.setPlainText("What is the capital of France?")
+        qtbot.keyClick(w.composer.edit, Qt.Key.Key_Return)
+        qtbot.waitUntil(lambda: w.engines.loading is not None or w.engines.current is not None)
+        assert not send.isEnabled()  # one message at a time while the model loads
+    assert w.engines.current is not None
+    turns = w.chat.snapshot.turns
+    assert turns[0].first.content == "What is the capital of France?" and len(turns) == 2
+    assert w.composer.edit.toPlainText() == ""
+
+
+def test_with_nothing_to_load_send_is_visibly_off(qtbot, tmp_path):
+    w = make_window(qtbot, tmp_path / "home")
+    qtbot.wait(400)  # the model list has been read (empty)
+    assert w.model_picker.current_path() is None
+    assert not w.composer.send_button.isEnabled()
+    assert "Models" in w.composer.send_button.toolTip()
+
+
+def test_a_restart_reopens_the_last_chat_and_offers_its_model(qtbot, tmp_path):
+    resources = _resources_with_demo(tmp_path)
+    home = tmp_path / "home"
+    w = make_window(qtbot, home, resources=resources)
+    load_model(qtbot, w, harmony_demo_model())
+    chat = w.store.conversations.create("Kept open")
+    w.chat.open(chat.id)
+    qtbot.waitUntil(lambda: w.chat.conversation is not None, timeout=5_000)
+    qtbot.waitUntil(lambda: w.tasks.pending == 0, timeout=5_000)
+    w.close()
+    again = make_window(qtbot, home, resources=resources)
+    qtbot.waitUntil(
+        lambda: again.chat.conversation is not None and again.chat.conversation.id == chat.id,
+        timeout=10_000,
+    )
+    qtbot.waitUntil(lambda: "Last time you used" in again.banner.label.text(), timeout=10_000)
+    button = again.banner.findChild(type(again.banner.details_button), "banner-action-load_last")
+    button.click()
+    qtbot.waitUntil(lambda: again.engines.current is not None, timeout=60_000)

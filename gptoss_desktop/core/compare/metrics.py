@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from gptoss_desktop.core.engine.options import GenerationMetrics
-from gptoss_desktop.core.units import format_bytes
+from gptoss_desktop.core.units import format_bytes as format_bytes  # re-exported
 
 
 @dataclass(frozen=True)

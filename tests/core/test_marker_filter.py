@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gptoss_desktop.core.compare.session import MarkerFilter
+from gptoss_desktop.core.templating.session import MarkerFilter
 
 
 def feed_all(pieces: list[str], markers: tuple[str, ...]) -> str:
