@@ -13,16 +13,18 @@ import contextlib
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
 
-from gptoss_desktop.core.chat.events import TurnResult
 from gptoss_desktop.core.chat.recorder import SAVE_INTERVAL_S, TurnRecorder, channel_of
-from gptoss_desktop.core.chat.turns import TurnRunner
 from gptoss_desktop.core.store.records import ChatSettings, Message
 from gptoss_desktop.core.store.store import Store
 from gptoss_desktop.ui.inbox import GuiInbox
+
+if TYPE_CHECKING:  # the runners are imported when a model loads, not at start-up
+    from gptoss_desktop.core.chat.events import TurnResult
+    from gptoss_desktop.core.chat.turns import TurnRunner
 
 FLUSH_MS = 16  # at most ~60 view updates a second
 
@@ -55,8 +57,12 @@ class StreamBuffer(GuiInbox):
     message coalesced). Items: ``("created", Message)``, ``("start", Message)``,
     ``("delta", message_id, text)``, ``("end", message_id, status)``."""
 
-    def __init__(self, deliver: Callable[[list[Any]], None] | None = None) -> None:
-        super().__init__(FLUSH_MS, deliver, merge=coalesce)
+    def __init__(
+        self,
+        deliver: Callable[[list[Any]], None] | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(FLUSH_MS, deliver, merge=coalesce, parent=parent)
 
 
 def coalesce(items: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
@@ -90,7 +96,7 @@ class GenerationJob(QObject):
         self.store = store
         self.runner = runner
         self.settings = settings
-        self.buffer = StreamBuffer()
+        self.buffer = StreamBuffer(parent=self)
         self.outcome = JobOutcome()
         self._prepare = prepare
         self._model_label = model_label

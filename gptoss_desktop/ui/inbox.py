@@ -38,10 +38,7 @@ class GuiInbox(QObject):
         self._lock = threading.Lock()
         self._items: Items = []
         self._armed = False
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(interval_ms)
-        self._timer.timeout.connect(self.flush)
+        self._interval = interval_ms
         self._sig_wake.connect(self._on_wake)
 
     def push(self, item: Any) -> None:
@@ -69,5 +66,7 @@ class GuiInbox(QObject):
 
     @Slot()
     def _on_wake(self) -> None:
-        if not self._timer.isActive():
-            self._timer.start()
+        # One wake per delivery (push only wakes when the inbox was not armed). A single-shot
+        # with this object as context, not a child timer: nothing is left running when the
+        # inbox goes away, whichever thread drops it.
+        QTimer.singleShot(self._interval, self, self.flush)
