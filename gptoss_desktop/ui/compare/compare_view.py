@@ -236,6 +236,7 @@ class CompareView(QWidget):
             widget.clear()
             widget.select_model(setups[position])
             widget.model_box.setVisible(not self.blind_hidden)
+            widget.set_blind(self.blind_hidden)
             widget.set_title(self._title(slot))
 
     def _title(self, slot: int) -> str:
@@ -291,6 +292,7 @@ class CompareView(QWidget):
 
     def _show_chart(self, metrics_by_position: Sequence[ColumnMetrics]) -> None:
         slots = range(len(self.columns))
+        self.chart.blind = self.blind_hidden
         self.chart.set_data(
             [self._title(s) for s in slots],
             [metrics_by_position[self.order.position_at(s)] for s in slots],
@@ -331,9 +333,11 @@ class CompareView(QWidget):
             self.banner.show_error(exc)
             return
         self.blind_hidden = False
+        self.chart.blind = False
         for s, widget in enumerate(self.columns):
             widget.set_title(self._title(s))
             widget.model_box.show()
+            widget.set_blind(False)
         self.chart.set_data([self._title(s) for s in range(len(self.columns))], self.chart.metrics)
         if vote.outcome == "win":
             assert vote.winner_position is not None
@@ -393,6 +397,7 @@ class CompareView(QWidget):
             if column.error:
                 widget.show_error(column.error)
             widget.model_box.setVisible(not self.blind_hidden)
+            widget.set_blind(self.blind_hidden)
             widget.set_title(self._title(slot))
         self._show_chart([c.metrics for c in columns])
         self.banner.show_message(f"Saved comparison: {comparison.title}", kind="info")
