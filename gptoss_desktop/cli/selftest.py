@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from gptoss_desktop.core.display import no_display
 from gptoss_desktop.core.errors import GptossError, ModelFileError
 from gptoss_desktop.core.paths import AppPaths
 from gptoss_desktop.resources import DEMO_MODEL_FILE, Resources
@@ -198,8 +199,14 @@ def check_keychain(timeout: float = KEYCHAIN_TIMEOUT_S) -> str:
 
 
 def check_qt(timeout: float = QT_TIMEOUT_S) -> str:
-    """Run the Qt stage in a child (a missing platform plugin aborts the process)."""
+    """Run the Qt stage in a child (a missing platform plugin aborts the process).
+
+    With no display (a server, a container, CI) the child uses Qt's offscreen plugin, so
+    the check still proves Qt's libraries load and paint."""
     env = dict(os.environ, **{STAGE_ENV: "qt"})
+    headless = no_display(env)
+    if headless:
+        env["QT_QPA_PLATFORM"] = "offscreen"
     try:
         proc = subprocess.run(
             [*app_command(), "--self-test"],
@@ -214,7 +221,8 @@ def check_qt(timeout: float = QT_TIMEOUT_S) -> str:
         raise GptossError(f"Qt did not start within {timeout:.0f} s") from exc
     lines = [ln.strip() for ln in proc.stdout.splitlines() if ln.strip()]
     if proc.returncode == 0 and lines and lines[-1].startswith("qt ok:"):
-        return "Qt " + lines[-1][len("qt ok:") :].strip()
+        note = " (no display found, so offscreen)" if headless else ""
+        return "Qt " + lines[-1][len("qt ok:") :].strip() + note
     err = [ln.strip() for ln in (proc.stderr + proc.stdout).splitlines() if ln.strip()]
     reason = _qt_failure_reason(err) or f"exit status {proc.returncode}"
     raise GptossError(f"Qt could not start: {reason}")

@@ -66,6 +66,7 @@ class EngineManager(QObject):
         self.worker_env = worker_env
         self.current: LoadedModel | None = None
         self.loading: str | None = None
+        self.requested_ctx: dict[str, int] = {}
         #: The chats' tools, given to every Harmony runner this manager makes (the tool panel).
         self.tooling: TurnTooling | None = None
         self._closed = False
@@ -83,9 +84,11 @@ class EngineManager(QObject):
             return
         path = str(path)
         self.loading = path
+        self.requested_ctx[path] = n_ctx
         self.sig_state.emit(path, "loading", f"Loading {model_label(path, self.demo_path)}…")
         previous = self.current
         self.current = None
+        back = (previous.path, previous.info.n_ctx) if previous is not None else None
         from gptoss_desktop.core.chat.runners import runner_for
         from gptoss_desktop.core.engine import EngineClient, LoadOptions
 
@@ -117,7 +120,7 @@ class EngineManager(QObject):
                 path, model_label(path, self.demo_path), client, runner, info, backend, demo
             )
 
-        self._tasks.submit(work, self._on_loaded, lambda exc: self._on_failed(path, exc))
+        self._tasks.submit(work, self._on_loaded, lambda exc: self._on_failed(path, exc, back))
 
     def _on_loaded(self, model: LoadedModel) -> None:
         self.loading = None
@@ -125,13 +128,21 @@ class EngineManager(QObject):
             model.client.close()
             return
         self.current = model
-        detail = f"Loaded · {model.backend} · context {model.info.n_ctx:,} tokens"
+        detail = f"Loaded · {model.backend} · {model.info.n_ctx:,}-token context"
+        asked = self.requested_ctx.get(model.path)
+        if asked and model.info.n_ctx < asked:
+            detail += f" (its training length; {asked:,} was asked)"
         self.sig_state.emit(model.path, "loaded", detail)
 
-    def _on_failed(self, path: str, exc: BaseException) -> None:
+    def _on_failed(
+        self, path: str, exc: BaseException, back: tuple[str, int] | None = None
+    ) -> None:
         self.loading = None
         self.sig_state.emit(path, "failed", str(exc))
         self.sig_load_failed.emit(path, exc)
+        # The model that was working is loaded again (it was closed to make room).
+        if back is not None and back[0] != path and not self._closed:
+            self.load(*back)
 
     def unload(self) -> None:
         model, self.current = self.current, None

@@ -116,9 +116,15 @@ class LibraryActions(QObject):
             self.p.chat.open_message(hit.conversation_id, hit.message_id)
 
     def rename_chat(self, chat_id: int, title: str) -> None:
-        self._run(
-            lambda: self.store.conversations.rename(chat_id, title), lambda _c: self.refresh_chats()
-        )
+        def done(chat: Any) -> None:
+            self.refresh_chats()
+            current = self.p.chat.conversation
+            if current is not None and current.id == chat_id:
+                renamed = replace(current, title=chat.title)
+                self.p.chat.conversation = renamed
+                self.p.chat.sig_conversation.emit(renamed)  # the window retitles itself
+
+        self._run(lambda: self.store.conversations.rename(chat_id, title), done)
 
     def pin_chat(self, chat_id: int, pinned: bool) -> None:
         self._run(
@@ -155,10 +161,25 @@ class LibraryActions(QObject):
             return
         suffix = "md" if fmt == "markdown" else "json"
         path, _ = QFileDialog.getSaveFileName(
-            self.p.parent, "Export chat", f"chat.{suffix}", f"*.{suffix}"
+            self.p.parent, "Export chat", str(self.export_suggestion(chat_id, fmt)), f"*.{suffix}"
         )
         if path:
             self.export_chat(chat_id, fmt, Path(path))
+
+    def export_suggestion(self, chat_id: int, fmt: str) -> Path:
+        """The chat's title as a file name, in the user's Documents folder."""
+        from PySide6.QtCore import QStandardPaths
+
+        suffix = "md" if fmt == "markdown" else "json"
+        try:
+            title = self.store.conversations.get(chat_id).title
+        except Exception:  # a deleted chat: a plain name still works
+            title = "chat"
+        name = "".join(c if c.isalnum() or c in " -_.,()" else " " for c in title)
+        name = " ".join(name.split()).strip(" .")[:80] or "chat"
+        docs = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
+        folder = Path(docs) if docs and Path(docs).is_dir() else Path.home()
+        return folder / f"{name}.{suffix}"
 
     def export_chat(self, chat_id: int, fmt: str, path: Path, done: Any = None) -> None:
         from gptoss_desktop.core.paths import write_private_text
@@ -211,7 +232,11 @@ class LibraryActions(QObject):
         paths, settings, demo = self.p.paths, self.app_settings, self.p.resources.demo_model
 
         def work() -> list[tuple[str, str]]:
-            known = list(settings.model_paths)
+            from gptoss_desktop.core.library.discover import check_loadable
+
+            # Files remembered by older versions are offered only if they pass the checks
+            # an import makes (a broken file once picked must not stay in the list).
+            known = [p for p in settings.model_paths if check_loadable(Path(p))[1] is None]
             try:
                 from gptoss_desktop.core.library.installed import InstalledModels
 
@@ -222,29 +247,94 @@ class LibraryActions(QObject):
                 pass
             return find_models([paths.models_dir], known, demo)
 
-        self._run(
-            work,
-            lambda models: self.p.model_picker.set_models(models, select or settings.last_model),
-        )
+        def done(models: list[tuple[str, str]]) -> None:
+            self.p.model_picker.set_models(models, select or settings.last_model)
+            offer, self._offer_last = getattr(self, "_offer_last", None), None
+            if offer is not None:
+                offer()
+
+        self._run(work, done)
 
     def load_model(self, path: str) -> None:
         n_ctx = self.p.chat.settings.context_length
         self.p.engines.load(path, n_ctx)
 
+    # --- after a restart: the last chat, and the last model offered -------------------------------
+    def restore_session(self) -> None:
+        """Reopen the chat that was open when the app closed, and offer the model it used."""
+        chat_id = self.app_settings.last_chat_id
+        if chat_id is not None:
+            store = self.store
+
+            def exists() -> bool:
+                try:
+                    return store.conversations.get(chat_id).deleted_at is None
+                except GptossError:
+                    return False
+
+            def reopen(alive: bool) -> None:
+                if alive and self.p.chat.conversation is None and not self.p.chat.busy:
+                    self.p.chat.open(chat_id)
+
+            self.p.tasks.submit(exists, reopen, lambda _exc: None)
+        last = self.app_settings.last_model
+        if last:
+            from gptoss_desktop.ui.engine_manager import model_label
+
+            def offer(_: object = None) -> None:
+                picker = self.p.model_picker
+                if picker.current_path() == last and self.p.engines.current is None:
+                    name = model_label(last, self.p.resources.demo_model)
+                    self.p.banner.show_message(
+                        f"Last time you used {name}. Load it now, or just send: Send loads "
+                        "the picked model first.",
+                        kind="info",
+                        actions=[("load_last", "Load it now")],
+                    )
+
+            self._offer_last = offer
+
     def ask_import_model(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
-            self.p.parent, "Use a model file", "", "GGUF models (*.gguf)"
+            self.p.parent, "Add a model file", "", "GGUF models (*.gguf)"
         )
         if path:
             self.import_model(path)
 
     def import_model(self, path: str) -> None:
-        """Remember a .gguf where it is (no copy), select it and load it."""
-        self.save_settings(model_paths=self.app_settings.with_model(path).model_paths)
-        self.refresh_models(select=path)
-        if self.p.stack.currentWidget() is self.p.first_run:
-            self.p.finish_first_run()
-        self.load_model(path)
+        """Add a .gguf where it is (no copy) to the installed models, as the model manager
+        does, after the same header and loadability checks; then select and load it.
+
+        A file that fails the checks is refused with the reason: it is not listed, not
+        offered to compare, and the loaded model stays loaded."""
+        from gptoss_desktop.core.library.catalog import model_stem
+
+        installed = self.model_library.installed
+        file = Path(path)
+
+        def work() -> Any:
+            return installed.add_reference(
+                [file], name=model_stem(file.name), source={"app": "file", "original": path}
+            )
+
+        def done(model: Any) -> None:
+            chosen = str(model.path)
+            if getattr(self, "_models_window", None) is not None:
+                self._models_window.refresh_installed()
+            self.refresh_models(select=chosen)
+            if self.p.stack.currentWidget() is self.p.first_run:
+                self.p.finish_first_run()
+            self.load_model(chosen)
+
+        def failed(exc: BaseException) -> None:
+            if self.p.stack.currentWidget() is self.p.first_run:
+                from gptoss_desktop.ui.errors import describe
+
+                self.p.first_run.show_download_problem(describe(exc)[0])
+            else:
+                self.p.banner.show_error(exc)
+
+        self.p.tasks.submit(work, done, failed)
 
     def start_with_demo(self) -> None:
         demo = self.p.resources.demo_model
@@ -253,17 +343,118 @@ class LibraryActions(QObject):
             self.refresh_models(select=str(demo))
             self.load_model(str(demo))
 
-    def open_models_window(self) -> None:
-        """The model manager (downloads, installed models); one window, raised if open."""
-        if getattr(self, "_models_window", None) is None:
+    @property
+    def model_library(self) -> Any:
+        """The one :class:`ModelLibrary` of the window (catalog, installed models, downloads),
+        shared by the model manager and the welcome screen; built on first use."""
+        if getattr(self, "_model_library", None) is None:
             from gptoss_desktop.core.library.service import ModelLibrary
+
+            self._model_library = ModelLibrary.from_paths(self.p.paths)
+        return self._model_library
+
+    def models_window(self) -> Any:
+        """The model manager, built once."""
+        if getattr(self, "_models_window", None) is None:
             from gptoss_desktop.ui.models_window import ModelsWindow
 
-            library = ModelLibrary.from_paths(self.p.paths)
-            self._models_window = ModelsWindow(library=library, parent=self.p.parent)
+            self._models_window = ModelsWindow(library=self.model_library, parent=self.p.parent)
             self._models_window.sig_installed_changed.connect(self.refresh_models)
-        self._models_window.show()
-        self._models_window.raise_()
+        return self._models_window
+
+    def open_models_window(self) -> None:
+        """The model manager (downloads, installed models); one window, raised if open."""
+        window = self.models_window()
+        window.show_on_screen()
+        window.raise_()
+
+    # --- gpt-oss other apps keep, and the recommended download (welcome screen) ------------------
+    def discover_models(self) -> None:
+        from gptoss_desktop.core.library.discover import discover
+
+        self.p.tasks.submit(discover, self.p.first_run.show_found, lambda _exc: None)
+
+    def use_found(self, found: Any) -> None:
+        """Add a model another app keeps by reference (no copy), then select and load it."""
+        installed = self.model_library.installed
+
+        def work() -> Any:
+            from gptoss_desktop.core.library.discover import add_found
+
+            return add_found(installed, found)
+
+        def done(model: Any) -> None:
+            path = str(model.path)
+            if getattr(self, "_models_window", None) is not None:
+                self._models_window.refresh_installed()
+            self.refresh_models(select=path)
+            if self.p.stack.currentWidget() is self.p.first_run:
+                self.p.finish_first_run()
+            self.load_model(path)
+
+        self._run(work, done)
+
+    def download_recommended(self) -> None:
+        """Start the recommended catalog model's download; its progress shows on the welcome
+        screen. Free disk space is checked first (and again by the download itself)."""
+        import shutil
+
+        from gptoss_desktop.core.units import format_bytes
+
+        lib = self.model_library
+        entry = next((e for e in lib.catalog.entries if e.recommended), None)
+        if entry is None:
+            self.open_models_window()
+            return
+        folder = lib.installed.models_dir
+        folder.mkdir(parents=True, exist_ok=True)
+        free = shutil.disk_usage(folder).free
+        need = int((entry.size_bytes or 0) * 1.02)
+        if entry.size_bytes and free < need:
+            self.p.first_run.show_download_problem(
+                f"Not enough free disk space: {entry.title} needs {format_bytes(need)} in "
+                f"{folder}, which has {format_bytes(free)} free. Free some space, then try again."
+            )
+            return
+        if getattr(self, "_relay", None) is None:
+            from gptoss_desktop.ui.models_window import _QueueRelay
+
+            self._relay = _QueueRelay(self)
+            self._relay.sig_task.connect(self._on_welcome_task)
+            self._unsubscribe = lib.queue.subscribe(self._relay.sig_task.emit)
+        self.models_window()  # its Downloads tab shows the same task
+        snap = lib.queue.add(entry.repo, entry.files[0], entry.revision, entry.title)
+        self._welcome_task: int | None = snap.id
+        self.p.first_run.show_download(snap)
+
+    def cancel_welcome_download(self) -> None:
+        task = getattr(self, "_welcome_task", None)
+        if task is not None:
+            self.model_library.queue.cancel(task)
+
+    def _on_welcome_task(self, snap: Any) -> None:
+        if snap.id != getattr(self, "_welcome_task", None):
+            return
+        self.p.first_run.show_download(snap)
+        if snap.state == "done":
+            model = self.model_library.installed.get(snap.model_name)
+            self._downloaded = str(model.path)
+            self.refresh_models(select=self._downloaded)
+
+    def start_with_download(self) -> None:
+        path = getattr(self, "_downloaded", None)
+        if path:
+            self.p.finish_first_run()
+            self.load_model(path)
+
+    def close(self) -> None:
+        """At exit: pause running downloads (partials are kept for next time)."""
+        if getattr(self, "_unsubscribe", None) is not None:
+            self._unsubscribe()
+        if getattr(self, "_models_window", None) is not None:
+            self._models_window.dispose()
+        if getattr(self, "_model_library", None) is not None:
+            self._model_library.close()
 
     def reload_with_context(self, n_ctx: int) -> None:
         model = self.p.engines.current
@@ -298,22 +489,40 @@ class LibraryActions(QObject):
             self.p.first_run.show_report,
             lambda exc: self.p.first_run.show_error(str(exc)),
         )
+        self.discover_models()
 
     # --- context choices -------------------------------------------------------------------------
+    def context_actions(self) -> tuple[list[tuple[str, str]], str]:
+        """The choices that can work with the loaded model, and why one is missing."""
+        model = self.p.engines.current
+        if (
+            model is not None
+            and model.info.n_ctx_train
+            and model.info.n_ctx >= model.info.n_ctx_train
+        ):
+            why = (
+                f" A larger context is not offered: this model was trained for at most "
+                f"{model.info.n_ctx_train:,} tokens and already uses them all."
+            )
+            return [a for a in CONTEXT_ACTIONS if a[0] != "larger"], why
+        return list(CONTEXT_ACTIONS), ""
+
     def warn_context(self, used: int, n_ctx: int) -> None:
         chat = self.p.chat.conversation
         if chat is None or chat.id in self._warned:
             return
         self._warned.add(chat.id)
+        actions, why = self.context_actions()
         self.p.banner.show_message(
             f"This chat fills {used:,} of the model's {n_ctx:,}-token context. Before it no "
-            "longer fits, choose what to do (nothing is dropped without asking):",
+            f"longer fits, choose what to do (nothing is dropped without asking).{why}",
             kind="warning",
-            actions=CONTEXT_ACTIONS,
+            actions=actions,
         )
 
     def offer_context_choices(self, exc: ContextOverflow) -> None:
-        self.p.banner.show_message(exc.message, kind="warning", actions=CONTEXT_ACTIONS)
+        actions, why = self.context_actions()
+        self.p.banner.show_message(exc.message + why, kind="warning", actions=actions)
 
     def on_banner_action(self, key: str) -> None:
         self.p.banner.hide()
@@ -323,6 +532,10 @@ class LibraryActions(QObject):
         )
         if key == "undo_delete":
             self.undo_delete()
+        elif key == "load_last":
+            path = self.p.model_picker.current_path()
+            if path and self.p.engines.current is None:
+                self.load_model(path)
         elif key == "drop":
             chat.drop_oldest_turns(2)
             if pending:

@@ -118,13 +118,22 @@ class WorkerServer:
             self.send({"id": rid, "error": f"unknown request {op!r}", "kind": "bad_request"})
 
     def _load(self, msg: dict[str, Any]) -> dict[str, Any]:
-        from gptoss_desktop.worker.backend import load_backend_modules
-        from gptoss_desktop.worker.runtime import LoadedModel
+        from gptoss_desktop.worker.backend import cpu_backend_problem, load_backend_modules
 
+        try:
+            # A bundle whose llama.cpp/ggml libraries cannot load here (missing files, a CPU
+            # without the instructions they need) fails in this import, not in the model file.
+            from gptoss_desktop.worker.runtime import LoadedModel
+
+            load_backend_modules()
+        except (ImportError, OSError, RuntimeError) as exc:
+            return {"error": str(exc), "kind": "engine_unavailable"}
+        problem = cpu_backend_problem()
+        if problem:
+            return {"error": problem, "kind": "engine_unavailable"}
         if self.model is not None:
             self.model.close()
             self.model = None
-        load_backend_modules()
         try:
             self.model = LoadedModel(msg["path"], msg.get("options") or {})
         except (ValueError, RuntimeError, OSError) as exc:

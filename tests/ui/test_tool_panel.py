@@ -50,7 +50,7 @@ TURN_MS = 60_000
 def window(qtbot: Any, tmp_path: Path) -> Any:
     model = harmony_demo_model()
     w = make_window(qtbot, tmp_path / "home")
-    w.resize(1400, 860)
+    w.resize(1280, 800)
     load_model(qtbot, w, model)
     assert w.engines.current.runner.tooling is w.tools.wiring
     set_chat_settings(w, temperature=0.0, max_tokens=200, function_tools=(GET_WEATHER,))

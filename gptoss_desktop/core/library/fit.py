@@ -287,7 +287,7 @@ def _estimate(shape: ModelShape, memory: MemoryInfo, n_ctx: int, suggested_ctx: 
 
 
 def _gib(n: int) -> str:
-    return f"{n / GiB:.1f} GiB"
+    return f"{n / 1e9:.1f} GB"  # the app's one unit system: decimal, as core.units
 
 
 def _message(

@@ -117,6 +117,14 @@ class PromptBuilder:
                 source, bos_token=self._bos_text, eos_token=self._piece(info.eos), limits=limits
             )
         self.stop_tokens, self.stop_strings = self._stops(source or "", specials)
+        # The model's own marker tokens (``<|end_story|>``...): never shown as answer text.
+        self.marker_literals: tuple[str, ...] = tuple(
+            sorted(
+                (k for k in self._literals if k.startswith("<|") and k.endswith("|>")),
+                key=len,
+                reverse=True,
+            )
+        )
 
     # --- public -------------------------------------------------------------------------------
     def build(self, messages: Sequence[ChatMessage]) -> PreparedPrompt:

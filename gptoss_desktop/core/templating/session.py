@@ -44,6 +44,35 @@ class TemplateTurnResult(TurnText):
     stop_reason: str = "final"
 
 
+class MarkerFilter:
+    """Drops the model's marker-token literals (``<|end_story|>``) from streamed text, also
+    when the model spells one out over several ordinary tokens and batches: a tail that may
+    still become a marker is held back until the next piece (or :meth:`finish`)."""
+
+    def __init__(self, markers: Sequence[str]) -> None:
+        self.markers = tuple(m for m in markers if m)
+        self._held = ""
+
+    def feed(self, text: str) -> str:
+        if not self.markers:
+            return text
+        buf = self._held + text
+        for marker in self.markers:
+            buf = buf.replace(marker, "")
+        hold = 0
+        for marker in self.markers:
+            for n in range(min(len(marker) - 1, len(buf)), hold, -1):
+                if buf.endswith(marker[:n]):
+                    hold = n
+                    break
+        self._held = buf[len(buf) - hold :] if hold else ""
+        return buf[: len(buf) - hold] if hold else buf
+
+    def finish(self) -> str:
+        held, self._held = self._held, ""
+        return held
+
+
 class TemplateChatSession:
     """One conversation with one non-Harmony model; not thread-safe (cancel from any thread is)."""
 
@@ -104,11 +133,13 @@ class TemplateChatSession:
         generation = self.engine.generate(request)
         unsubscribe = cancel.on_cancel(generation.cancel)
         stream = _ChannelStream(emit, ReasoningSplitter(start_in_reasoning=prompt.opens_reasoning))
+        markers = MarkerFilter(getattr(self.builder, "marker_literals", ()))
         try:
             for batch in generation:
-                stream.feed(batch.text)
+                stream.feed(markers.feed(batch.text))
         finally:
             unsubscribe()
+        stream.feed(markers.finish())
         stream.close()
         metrics = generation.result
         assert metrics is not None, "a finished generation has metrics"

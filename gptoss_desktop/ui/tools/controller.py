@@ -200,6 +200,8 @@ def attach_to(window: Any, *, sandbox_namespaces: str = "auto") -> ToolPanelCont
     controller.panel.sig_attention.connect(attention)
     window.settings_panel.sig_changed.connect(controller.show_summary)
     window.chat.sig_conversation.connect(lambda _c: controller.show_summary(window.chat.settings))
+    # The panel shows the open chat's last turn, never another chat's.
+    window.chat.sig_conversation.connect(lambda _c: controller.recorder.show_chat(current_key()))
     window.chat.sig_busy.connect(lambda _b: controller.show_summary(window.chat.settings))
     controller.show_summary(window.settings_panel.settings())
     if controller.problem:

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gptoss_desktop.ui.elided_label import ElidedLabel
 from gptoss_desktop.ui.inbox import GuiInbox
 from gptoss_desktop.ui.tools.approval_card import ApprovalCard
 from gptoss_desktop.ui.tools.prompts import PendingPrompt, PromptBridge
@@ -62,7 +63,7 @@ class ToolPanel(QWidget):
 
     def _build(self) -> None:
         self.title = QLabel("<b>Current turn</b>")
-        self.summary = QLabel("")
+        self.summary = ElidedLabel("")  # one line, elided: never widens the window
         self.summary.setObjectName("Muted")
         self.status = QLabel("")
         self.status.setWordWrap(True)
@@ -81,7 +82,8 @@ class ToolPanel(QWidget):
         menu.addAction("As text…", lambda: self.ask_export("txt"))
         self.export_button.setMenu(menu)
         self.reset_button = QToolButton()
-        self.reset_button.setText("Reset python")
+        self.reset_button.setText("Reset")
+        self.reset_button.setAccessibleName("Reset python")
         self.reset_button.setToolTip("Forget python variables of this chat (files stay)")
         self.reset_button.clicked.connect(self.sig_reset_python.emit)
         top = QHBoxLayout()

@@ -184,7 +184,11 @@ class ToolWiring:
         self.current_key = setup.tools.chat_key
         self._mcp = setup.mcp
         setup.tools.policy.begin_turn()
-        self.recorder.begin_turn(text, setup.prefs.max_calls_per_turn if setup.config.any else 0)
+        self.recorder.begin_turn(
+            text,
+            setup.prefs.max_calls_per_turn if setup.config.any else 0,
+            chat=setup.tools.chat_key,
+        )
         for problem in setup.problems:
             self.recorder.notice(problem)
         completion: list[int] = []
