@@ -51,7 +51,7 @@ class McpServersEditor(QGroupBox):
         self.tree = QTreeWidget()
         self.tree.setHeaderLabels(["Server / tool", "Runs"])
         self.tree.setColumnWidth(0, 260)
-        self.tree.setMinimumHeight(110)
+        self.tree.setMinimumHeight(72)  # the dialog must fit a 1024x700 screen
         self.import_button = QPushButton("Import mcpServers file…")
         self.import_button.clicked.connect(self.choose_file)
         self.paste_button = QPushButton("Paste JSON…")
