@@ -189,9 +189,17 @@ class PreparedTurn:
 
 
 class ApiService:
-    def __init__(self, host: EngineHost, responses: ResponseStore | None = None) -> None:
+    def __init__(
+        self,
+        host: EngineHost,
+        responses: ResponseStore | None = None,
+        *,
+        date: Callable[[], str | None] | None = None,
+    ) -> None:
         self.host = host
         self.responses = responses
+        #: the current date told to gpt-oss (default: today)
+        self.date = date or (lambda: None)
 
     # --- preparing (quick; before queueing) ----------------------------------------------------
     def prepare_chat(self, body: Any) -> PreparedTurn:
@@ -240,7 +248,7 @@ class ApiService:
         try:
             with self.host.gate.turn("api", cancel=cancel):
                 engine, memo = self.host.engine(turn.served_id)
-                return ApiTurn(engine, turn.request, memo).run(emit, cancel)
+                return ApiTurn(engine, turn.request, memo, date=self.date()).run(emit, cancel)
         except GateBusy as exc:
             raise ApiError(
                 429,

@@ -39,6 +39,13 @@ DEFAULT_MAX_TOKENS = 4096
 
 # --- events --------------------------------------------------------------------------------------
 @dataclass(frozen=True)
+class TurnStarted:
+    """The request has the model and its prompt fits: generation begins."""
+
+    prompt_tokens: int
+
+
+@dataclass(frozen=True)
 class ReasoningDelta:
     text: str
 
@@ -92,7 +99,7 @@ class TurnDone:
     output: list[Message] = field(default_factory=list)
 
 
-ApiEvent = ReasoningDelta | TextDelta | ToolCallStarted | ToolCallDelta | TurnDone
+ApiEvent = TurnStarted | ReasoningDelta | TextDelta | ToolCallStarted | ToolCallDelta | TurnDone
 Emit = Callable[[ApiEvent], None]
 
 
@@ -105,15 +112,20 @@ ApiSession = ChatSession | TemplateChatSession
 
 
 def open_api_session(
-    engine: TemplateEngine, request: TurnRequest, memo: GenerationMemo | None = None
+    engine: TemplateEngine,
+    request: TurnRequest,
+    memo: GenerationMemo | None = None,
+    *,
+    date: str | None = None,
 ) -> ApiSession:
-    """The session for ``request`` on ``engine``, history loaded, ready for one turn."""
+    """The session for ``request`` on ``engine``, history loaded, ready for one turn.
+    ``date``: the conversation's current date for the system message (default today)."""
     n_ctx = engine.info.n_ctx if engine.info is not None else 0
     max_tokens = request.max_tokens or DEFAULT_MAX_TOKENS
     if is_harmony_model(engine):
         system = SystemContent(
             reasoning_effort=request.effort or ReasoningEffort.MEDIUM,
-            conversation_start_date=datetime.date.today().isoformat(),
+            conversation_start_date=date or datetime.date.today().isoformat(),
         )
         developer = (
             DeveloperContent.create(request.instructions, request.functions)
@@ -183,11 +195,13 @@ class ApiTurn:
         engine: TemplateEngine,
         request: TurnRequest,
         memo: GenerationMemo | None = None,
+        *,
+        date: str | None = None,
     ) -> None:
         self.engine = engine
         self.request = request
         self.memo = memo
-        self.session = open_api_session(engine, request, memo)
+        self.session = open_api_session(engine, request, memo, date=date)
         self._stops = list(request.stop)
         self._hold = max((len(s) for s in self._stops), default=1) - 1
         self._pending = ""  # answer text held back while it could begin a stop string
@@ -206,6 +220,10 @@ class ApiTurn:
         unsubscribe = cancel.on_cancel(inner.cancel)
         self._emit = emit
         self._cancel_inner = inner
+        if isinstance(self.session, ChatSession):
+            emit(TurnStarted(len(self.session.prompt_tokens())))
+        else:
+            emit(TurnStarted(0))
         try:
             if isinstance(self.session, ChatSession):
                 result = self.session.respond(on_event=self._on_event, cancel=inner)
