@@ -107,10 +107,26 @@ def _sampling(body: Mapping[str, Any]) -> SamplingOptions:
     seed = body.get("seed")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
         raise bad_request("seed must be an integer", param="seed")
+    bias = body.get("logit_bias") or {}
+    if not isinstance(bias, Mapping):
+        raise bad_request("logit_bias must map token ids to numbers", param="logit_bias")
+    logit_bias: dict[int, float] = {}
+    for key, value in bias.items():
+        if (
+            not str(key).isdigit()
+            or isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not -100 <= value <= 100
+        ):
+            raise bad_request(
+                "logit_bias must map token ids to numbers from -100 to 100", param="logit_bias"
+            )
+        logit_bias[int(key)] = float(value)
     return SamplingOptions(
         temperature=1.0 if temperature is None else temperature,
         top_p=1.0 if top_p is None else top_p,
         seed=None if seed is None else seed % (2**32),
+        logit_bias=logit_bias,
     )
 
 

@@ -121,6 +121,14 @@ def open_api_session(
     """The session for ``request`` on ``engine``, history loaded, ready for one turn.
     ``date``: the conversation's current date for the system message (default today)."""
     n_ctx = engine.info.n_ctx if engine.info is not None else 0
+    n_vocab = engine.info.n_vocab if engine.info is not None else 0
+    outside = [t for t in request.sampling.logit_bias if n_vocab and t >= n_vocab]
+    if outside:
+        raise ApiError(
+            400,
+            f"logit_bias names token {outside[0]}, but this model's vocabulary has {n_vocab}",
+            param="logit_bias",
+        )
     max_tokens = request.max_tokens or DEFAULT_MAX_TOKENS
     if is_harmony_model(engine):
         system = SystemContent(
