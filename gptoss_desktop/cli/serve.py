@@ -90,9 +90,15 @@ def run(args: argparse.Namespace) -> int:
         )
         key = args.api_key
         if key == "stored" or (key is None and not config.is_loopback):
-            key = ApiKeyStore().get_or_create()
+            keys = ApiKeyStore()
+            key = keys.get_or_create()
             if args.api_key is None:
-                print(f"API key (from the keychain): {key}", file=sys.stderr)
+                where = (
+                    "kept in the keychain"
+                    if keys.where == "keychain"
+                    else f"for this run only: {keys.keychain_problem}"
+                )
+                print(f"API key ({where}): {key}", file=sys.stderr)
         config.api_key = key
         if not config.is_loopback:
             print(
