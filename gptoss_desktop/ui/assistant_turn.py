@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QLabel, QWidget
 
+from gptoss_desktop.core.chat.thread import DisplayTurn
 from gptoss_desktop.core.store.records import Message
 from gptoss_desktop.ui.markdown_view import MarkdownView
 from gptoss_desktop.ui.message_widget import (
@@ -14,7 +15,6 @@ from gptoss_desktop.ui.message_widget import (
     metrics_text,
     tool_button,
 )
-from gptoss_desktop.ui.thread_model import DisplayTurn
 
 Part = ReasoningSection | MarkdownView | ToolCallView
 

@@ -11,13 +11,7 @@ from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from gptoss_desktop.core.errors import ContextOverflow, GptossError
-from gptoss_desktop.core.store.records import ChatSettings, Conversation, Message
-from gptoss_desktop.core.store.store import Store
-from gptoss_desktop.ui.chat_view import ChatView
-from gptoss_desktop.ui.engine_manager import EngineManager
-from gptoss_desktop.ui.generation import GenerationJob, JobOutcome, Prepared
-from gptoss_desktop.ui.thread_model import (
+from gptoss_desktop.core.chat.thread import (
     DisplayTurn,
     ThreadSnapshot,
     delete_turn,
@@ -25,6 +19,12 @@ from gptoss_desktop.ui.thread_model import (
     load_thread,
     switch_version,
 )
+from gptoss_desktop.core.errors import ContextOverflow, GptossError
+from gptoss_desktop.core.store.records import ChatSettings, Conversation, Message
+from gptoss_desktop.core.store.store import Store
+from gptoss_desktop.ui.chat_view import ChatView
+from gptoss_desktop.ui.engine_manager import EngineManager
+from gptoss_desktop.ui.generation import GenerationJob, JobOutcome, Prepared
 from gptoss_desktop.ui.workers import BackgroundTasks
 
 FLUSH_MS = 16  # at most ~60 view updates a second

@@ -19,8 +19,9 @@ from gptoss_desktop.resources import DEMO_MODEL_LABEL
 from gptoss_desktop.ui.workers import BackgroundTasks
 
 if TYPE_CHECKING:  # imported on the loading thread, keeping start-up light
+    from gptoss_desktop.core.chat.harmony_turns import TurnTooling
+    from gptoss_desktop.core.chat.turns import TurnRunner
     from gptoss_desktop.core.engine import EngineClient, ModelInfo
-    from gptoss_desktop.ui.turns import TurnRunner
 
 
 @dataclass
@@ -65,6 +66,8 @@ class EngineManager(QObject):
         self.worker_env = worker_env
         self.current: LoadedModel | None = None
         self.loading: str | None = None
+        #: The chats' tools, given to every Harmony runner this manager makes (the tool panel).
+        self.tooling: TurnTooling | None = None
         self._closed = False
 
     def state_of(self, path: str) -> str:
@@ -83,8 +86,8 @@ class EngineManager(QObject):
         self.sig_state.emit(path, "loading", f"Loading {model_label(path, self.demo_path)}…")
         previous = self.current
         self.current = None
+        from gptoss_desktop.core.chat.runners import runner_for
         from gptoss_desktop.core.engine import EngineClient, LoadOptions
-        from gptoss_desktop.ui.turns import runner_for
 
         options = LoadOptions(n_ctx=n_ctx, n_threads=self.n_threads, n_gpu_layers=self.n_gpu_layers)
 
@@ -104,7 +107,7 @@ class EngineManager(QObject):
                     )
                     info = client.info
                     assert info is not None
-                runner = runner_for(client)
+                runner = runner_for(client, tooling=self.tooling)
                 backend = client.backend().backend
             except BaseException:
                 client.close()

@@ -7,7 +7,8 @@ Database and file work runs on the window's background tasks; results come back 
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +21,21 @@ from gptoss_desktop.ui.model_picker import find_models
 from gptoss_desktop.ui.sidebar import MARK
 
 if TYPE_CHECKING:
-    from gptoss_desktop.ui.main_window import MainWindow
+    from PySide6.QtWidgets import QDockWidget, QStackedWidget, QWidget
+
+    from gptoss_desktop.core.paths import AppPaths
+    from gptoss_desktop.core.store.store import Store
+    from gptoss_desktop.resources import Resources
+    from gptoss_desktop.ui.app_settings import AppSettings, SettingsFile
+    from gptoss_desktop.ui.chat_controller import ChatController
+    from gptoss_desktop.ui.engine_manager import EngineManager
+    from gptoss_desktop.ui.errors import Banner
+    from gptoss_desktop.ui.first_run import FirstRunPage
+    from gptoss_desktop.ui.model_picker import ModelPicker
+    from gptoss_desktop.ui.settings_panel import SettingsPanel
+    from gptoss_desktop.ui.sidebar import Sidebar
+    from gptoss_desktop.ui.theme import ThemeController
+    from gptoss_desktop.ui.workers import BackgroundTasks
 
 CONTEXT_ACTIONS = [
     ("drop", "Leave out oldest turns"),
@@ -29,49 +44,76 @@ CONTEXT_ACTIONS = [
 ]
 
 
+@dataclass
+class LibraryParts:
+    """What LibraryActions works with: the window's parts, not the window."""
+
+    parent: QWidget  # dialogs and the models window open over it
+    store: Store
+    paths: AppPaths
+    resources: Resources
+    settings_file: SettingsFile
+    theme: ThemeController
+    tasks: BackgroundTasks
+    banner: Banner
+    sidebar: Sidebar
+    chat: ChatController
+    engines: EngineManager
+    model_picker: ModelPicker
+    settings_panel: SettingsPanel
+    first_run: FirstRunPage
+    stack: QStackedWidget
+    side_docks: list[QDockWidget]
+    finish_first_run: Callable[[], None]
+
+
 class LibraryActions(QObject):
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self.w = window
+    def __init__(self, parts: LibraryParts, app_settings: AppSettings) -> None:
+        super().__init__(parts.parent)
+        self.p = parts
+        #: The app's settings (saved through here); the window reads them here.
+        self.app_settings = app_settings
+        #: The compare page, made on first use.
+        self.compare_page: Any = None
         self._deleted: int | None = None
         self._warned: set[int] = set()
         self._retry_after_load = False
-        window.engines.sig_state.connect(self._after_load)
+        parts.engines.sig_state.connect(self._after_load)
 
     @property
     def store(self) -> Any:
-        return self.w.store
+        return self.p.store
 
     def _run(self, fn: Any, done: Any = None) -> None:
-        self.w.tasks.submit(fn, done, self.w.banner.show_error)
+        self.p.tasks.submit(fn, done, self.p.banner.show_error)
 
     # --- settings and theme ----------------------------------------------------------------------
     def save_settings(self, **changes: Any) -> None:
-        new = replace(self.w.app_settings, **changes)
-        if new != self.w.app_settings:
-            self.w.app_settings = new
-            self._run(lambda: self.w.settings_file.save(new))
+        new = replace(self.app_settings, **changes)
+        if new != self.app_settings:
+            self.app_settings = new
+            self._run(lambda: self.p.settings_file.save(new))
 
     def set_theme(self, choice: str) -> None:
-        self.w.theme.apply(choice)
+        self.p.theme.apply(choice)
         self.save_settings(theme=choice)
 
     # --- chats -----------------------------------------------------------------------------------
     def refresh_chats(self) -> None:
-        self._run(lambda: self.store.conversations.list_live(), self.w.sidebar.set_conversations)
+        self._run(lambda: self.store.conversations.list_live(), self.p.sidebar.set_conversations)
 
     def search(self, text: str) -> None:
         if text:
             self._run(
                 lambda: self.store.search(text, limit=60, mark=MARK),
-                lambda hits: self.w.sidebar.show_results(text, hits),
+                lambda hits: self.p.sidebar.show_results(text, hits),
             )
 
     def open_hit(self, hit: SearchHit) -> None:
         if hit.message_id is None:
-            self.w.chat.open(hit.conversation_id)
+            self.p.chat.open(hit.conversation_id)
         else:
-            self.w.chat.open_message(hit.conversation_id, hit.message_id)
+            self.p.chat.open_message(hit.conversation_id, hit.message_id)
 
     def rename_chat(self, chat_id: int, title: str) -> None:
         self._run(
@@ -87,15 +129,15 @@ class LibraryActions(QObject):
     def delete_chat(self, chat_id: int) -> None:
         def done(chat: Any) -> None:
             self._deleted = chat_id
-            if self.w.chat.conversation is not None and self.w.chat.conversation.id == chat_id:
-                self.w.chat.new_chat()
+            if self.p.chat.conversation is not None and self.p.chat.conversation.id == chat_id:
+                self.p.chat.new_chat()
             self.refresh_chats()
-            self.w.banner.show_message(
+            self.p.banner.show_message(
                 f"Deleted “{chat.title}”.", kind="info", actions=[("undo_delete", "Undo")]
             )
 
         if not (
-            self.w.chat.busy and self.w.chat.conversation and self.w.chat.conversation.id == chat_id
+            self.p.chat.busy and self.p.chat.conversation and self.p.chat.conversation.id == chat_id
         ):
             self._run(lambda: self.store.conversations.delete(chat_id), done)
 
@@ -105,15 +147,15 @@ class LibraryActions(QObject):
             self._run(
                 lambda: self.store.conversations.restore(chat_id), lambda _c: self.refresh_chats()
             )
-            self.w.banner.hide()
+            self.p.banner.hide()
 
     def ask_export(self, chat_id: int | None, fmt: str) -> None:
-        chat_id = chat_id or (self.w.chat.conversation.id if self.w.chat.conversation else None)
+        chat_id = chat_id or (self.p.chat.conversation.id if self.p.chat.conversation else None)
         if chat_id is None:
             return
         suffix = "md" if fmt == "markdown" else "json"
         path, _ = QFileDialog.getSaveFileName(
-            self.w, "Export chat", f"chat.{suffix}", f"*.{suffix}"
+            self.p.parent, "Export chat", f"chat.{suffix}", f"*.{suffix}"
         )
         if path:
             self.export_chat(chat_id, fmt, Path(path))
@@ -135,11 +177,13 @@ class LibraryActions(QObject):
             return path
 
         self._run(
-            work, done or (lambda p: self.w.banner.show_message(f"Exported to {p}", kind="info"))
+            work, done or (lambda p: self.p.banner.show_message(f"Exported to {p}", kind="info"))
         )
 
     def ask_import_chat(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self.w, "Import chat", "", "Chat JSON (*.json)")
+        path, _ = QFileDialog.getOpenFileName(
+            self.p.parent, "Import chat", "", "Chat JSON (*.json)"
+        )
         if path:
             self.import_chat(Path(path))
 
@@ -157,13 +201,13 @@ class LibraryActions(QObject):
 
         def opened(chat: Any) -> None:
             self.refresh_chats()
-            self.w.chat.open(chat.id, then=done)
+            self.p.chat.open(chat.id, then=done)
 
         self._run(work, opened)
 
     # --- models ----------------------------------------------------------------------------------
     def refresh_models(self, select: str | None = None) -> None:
-        paths, settings, demo = self.w.paths, self.w.app_settings, self.w.resources.demo_model
+        paths, settings, demo = self.p.paths, self.app_settings, self.p.resources.demo_model
 
         def work() -> list[tuple[str, str]]:
             known = list(settings.model_paths)
@@ -179,32 +223,32 @@ class LibraryActions(QObject):
 
         self._run(
             work,
-            lambda models: self.w.model_picker.set_models(models, select or settings.last_model),
+            lambda models: self.p.model_picker.set_models(models, select or settings.last_model),
         )
 
     def load_model(self, path: str) -> None:
-        n_ctx = self.w.chat.settings.context_length
-        self.w.engines.load(path, n_ctx)
+        n_ctx = self.p.chat.settings.context_length
+        self.p.engines.load(path, n_ctx)
 
     def ask_import_model(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
-            self.w, "Use a model file", "", "GGUF models (*.gguf)"
+            self.p.parent, "Use a model file", "", "GGUF models (*.gguf)"
         )
         if path:
             self.import_model(path)
 
     def import_model(self, path: str) -> None:
         """Remember a .gguf where it is (no copy), select it and load it."""
-        self.save_settings(model_paths=self.w.app_settings.with_model(path).model_paths)
+        self.save_settings(model_paths=self.app_settings.with_model(path).model_paths)
         self.refresh_models(select=path)
-        if self.w.stack.currentWidget() is self.w.first_run:
-            self.w.finish_first_run()
+        if self.p.stack.currentWidget() is self.p.first_run:
+            self.p.finish_first_run()
         self.load_model(path)
 
     def start_with_demo(self) -> None:
-        demo = self.w.resources.demo_model
+        demo = self.p.resources.demo_model
         if demo is not None:
-            self.w.finish_first_run()
+            self.p.finish_first_run()
             self.refresh_models(select=str(demo))
             self.load_model(str(demo))
 
@@ -214,53 +258,53 @@ class LibraryActions(QObject):
             from gptoss_desktop.core.library.service import ModelLibrary
             from gptoss_desktop.ui.models_window import ModelsWindow
 
-            library = ModelLibrary.from_paths(self.w.paths)
-            self._models_window = ModelsWindow(library=library, parent=self.w)
+            library = ModelLibrary.from_paths(self.p.paths)
+            self._models_window = ModelsWindow(library=library, parent=self.p.parent)
             self._models_window.sig_installed_changed.connect(self.refresh_models)
         self._models_window.show()
         self._models_window.raise_()
 
     def reload_with_context(self, n_ctx: int) -> None:
-        model = self.w.engines.current
-        path = model.path if model else self.w.model_picker.current_path()
+        model = self.p.engines.current
+        path = model.path if model else self.p.model_picker.current_path()
         if path:
-            self.w.engines.load(path, n_ctx)
+            self.p.engines.load(path, n_ctx)
 
     def show_compare(self) -> None:
         """Compare mode, a page beside the chat, offering the models the picker knows."""
-        if self.w.compare_page is None:
+        if self.compare_page is None:
             from gptoss_desktop.core.compare.runner import ColumnSetup
             from gptoss_desktop.ui.compare import CompareView
 
-            picker = self.w.model_picker
+            picker = self.p.model_picker
             models = [
                 ColumnSetup(Path(str(picker.combo.itemData(i))), label=picker.combo.itemText(i))
                 for i in range(picker.combo.count())
             ]
-            self.w.compare_page = CompareView(self.w.store, models, parent=self.w)
-            self.w.stack.addWidget(self.w.compare_page)
-        self.w.stack.setCurrentWidget(self.w.compare_page)
-        for dock in self.w.side_docks:  # the chat's panels; back with View > Chat
+            self.compare_page = CompareView(self.p.store, models, parent=self.p.parent)
+            self.p.stack.addWidget(self.compare_page)
+        self.p.stack.setCurrentWidget(self.compare_page)
+        for dock in self.p.side_docks:  # the chat's panels; back with View > Chat
             dock.hide()
 
     # --- first run ---------------------------------------------------------------------------------
     def check_machine(self) -> None:
         from gptoss_desktop.ui.first_run import check_machine
 
-        config = self.w.paths.config_dir
-        self.w.tasks.submit(
+        config = self.p.paths.config_dir
+        self.p.tasks.submit(
             lambda: check_machine(config),
-            self.w.first_run.show_report,
-            lambda exc: self.w.first_run.show_error(str(exc)),
+            self.p.first_run.show_report,
+            lambda exc: self.p.first_run.show_error(str(exc)),
         )
 
     # --- context choices -------------------------------------------------------------------------
     def warn_context(self, used: int, n_ctx: int) -> None:
-        chat = self.w.chat.conversation
+        chat = self.p.chat.conversation
         if chat is None or chat.id in self._warned:
             return
         self._warned.add(chat.id)
-        self.w.banner.show_message(
+        self.p.banner.show_message(
             f"This chat fills {used:,} of the model's {n_ctx:,}-token context. Before it no "
             "longer fits, choose what to do (nothing is dropped without asking):",
             kind="warning",
@@ -268,11 +312,11 @@ class LibraryActions(QObject):
         )
 
     def offer_context_choices(self, exc: ContextOverflow) -> None:
-        self.w.banner.show_message(exc.message, kind="warning", actions=CONTEXT_ACTIONS)
+        self.p.banner.show_message(exc.message, kind="warning", actions=CONTEXT_ACTIONS)
 
     def on_banner_action(self, key: str) -> None:
-        self.w.banner.hide()
-        chat = self.w.chat
+        self.p.banner.hide()
+        chat = self.p.chat
         pending = bool(
             chat.snapshot and chat.snapshot.turns and chat.snapshot.turns[-1].role == "user"
         )
@@ -285,17 +329,17 @@ class LibraryActions(QObject):
         elif key == "continue":
             chat.continue_in_new_chat()
         elif key == "larger":
-            model = self.w.engines.current
+            model = self.p.engines.current
             n_ctx = model.info.n_ctx * 2 if model else 8192
             if model and model.info.n_ctx_train:
                 n_ctx = min(n_ctx, model.info.n_ctx_train)
             self._retry_after_load = pending
             if chat.conversation is not None:
                 chat.update_settings(replace(chat.settings, context_length=n_ctx))
-                self.w.settings_panel.set_settings(chat.settings)
+                self.p.settings_panel.set_settings(chat.settings)
             self.reload_with_context(n_ctx)
 
     def _after_load(self, _path: str, state: str, _detail: str) -> None:
         if state == "loaded" and self._retry_after_load:
             self._retry_after_load = False
-            self.w.chat.answer_last()
+            self.p.chat.answer_last()

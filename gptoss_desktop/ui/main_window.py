@@ -37,7 +37,7 @@ from gptoss_desktop.ui.context_meter import ContextMeter
 from gptoss_desktop.ui.engine_manager import EngineManager
 from gptoss_desktop.ui.errors import Banner
 from gptoss_desktop.ui.first_run import FirstRunPage
-from gptoss_desktop.ui.library_actions import LibraryActions
+from gptoss_desktop.ui.library_actions import LibraryActions, LibraryParts
 from gptoss_desktop.ui.model_picker import ModelPicker
 from gptoss_desktop.ui.settings_panel import SettingsPanel
 from gptoss_desktop.ui.sidebar import Sidebar
@@ -59,7 +59,7 @@ class MainWindow(QMainWindow):
     ) -> None:
         super().__init__()
         self.store, self.paths, self.resources = store, paths, resources
-        self.settings_file, self.app_settings, self.theme = settings_file, app_settings, theme
+        self.settings_file, self.theme = settings_file, theme
         self.setWindowTitle("gptoss-desktop")
         self.setObjectName("MainWindow")
         self.resize(1200, 800)
@@ -77,7 +77,14 @@ class MainWindow(QMainWindow):
         )
         self._build()
         self.chat = ChatController(store, self.engines, self.tasks, self.chat_view, self)
-        self.library = LibraryActions(self)
+        self.library = LibraryActions(
+            LibraryParts(
+                self, store, paths, resources, settings_file, theme, self.tasks, self.banner,
+                self.sidebar, self.chat, self.engines, self.model_picker, self.settings_panel,
+                self.first_run, self.stack, self.side_docks, self.finish_first_run,
+            ),
+            app_settings,
+        )  # fmt: skip
         self._connect()
         self._menus()
         # The Harmony tool panel, docked beside the chat right after the first paint (its
@@ -139,8 +146,16 @@ class MainWindow(QMainWindow):
         self.settings_dock.setObjectName("SettingsDock")
         self.settings_dock.setWidget(self.settings_panel)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.settings_dock)
-        self.compare_page: QWidget | None = None
         self.side_docks: list[QDockWidget] = [self.settings_dock]
+
+    @property
+    def app_settings(self) -> AppSettings:
+        return self.library.app_settings
+
+    @property
+    def compare_page(self) -> Any:
+        """The compare page once shown (None before)."""
+        return self.library.compare_page
 
     @property
     def tools(self) -> Any:

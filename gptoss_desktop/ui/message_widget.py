@@ -21,9 +21,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gptoss_desktop.core.chat.thread import DisplayTurn
 from gptoss_desktop.core.store.records import Message
 from gptoss_desktop.ui.markdown_view import MarkdownView
-from gptoss_desktop.ui.thread_model import DisplayTurn
 
 STATUS_TEXT = {
     "cancelled": "Stopped",

@@ -15,11 +15,10 @@ import os
 import subprocess
 import sys
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 if TYPE_CHECKING:
     from gptoss_desktop.core.engine.options import BackendInfo
-    from gptoss_desktop.core.library.catalog import CatalogEntry
     from gptoss_desktop.core.library.gguf_info import GgufInfo
 
 Verdict = Literal["fits", "tight", "will_not_fit"]
@@ -29,6 +28,20 @@ DEFAULT_KV_BYTES_PER_TOKEN = 128 * 1024  # a typical 7-8B GQA model, when the sh
 CONTEXT_CHOICES = (131072, 65536, 32768, 16384, 8192, 4096, 2048)
 RAM_HEADROOM = 0.9  # never plan to use more than 90% of what is there
 GPU_HEADROOM = 0.9
+
+
+class CatalogSizes(Protocol):
+    """What a catalog entry says about a model's size (fit.py does not import the catalog:
+    the catalog imports fit)."""
+
+    @property
+    def size_bytes(self) -> int | None: ...
+    @property
+    def n_layer(self) -> int | None: ...
+    @property
+    def kv_bytes_per_token(self) -> int | None: ...
+    @property
+    def context_length(self) -> int | None: ...
 
 
 @dataclass(frozen=True)
@@ -52,7 +65,7 @@ class ModelShape:
         )
 
     @classmethod
-    def from_catalog(cls, entry: CatalogEntry) -> ModelShape | None:
+    def from_catalog(cls, entry: CatalogSizes) -> ModelShape | None:
         if not entry.size_bytes:
             return None
         return cls(
