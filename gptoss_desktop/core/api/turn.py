@@ -10,7 +10,6 @@ The caller holds the model's :class:`~gptoss_desktop.core.api.gate.EngineGate` t
 
 from __future__ import annotations
 
-import datetime
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,18 +18,14 @@ from typing import Any
 from gptoss_desktop.core.api.errors import ApiError
 from gptoss_desktop.core.api.memo import GenerationMemo
 from gptoss_desktop.core.api.requests import TurnRequest, function_name
+from gptoss_desktop.core.chat.harmony_turns import open_harmony_session
+from gptoss_desktop.core.chat.kind import is_harmony_model
+from gptoss_desktop.core.chat.session import SessionSettings, history_message
+from gptoss_desktop.core.chat.template_turns import open_template_session
 from gptoss_desktop.core.compare.session import TemplateChatSession, TemplateEngine
-from gptoss_desktop.core.compare.sessions import is_harmony_model
-from gptoss_desktop.core.compare.templates import ChatMessage
 from gptoss_desktop.core.errors import ContextOverflow
 from gptoss_desktop.core.harmony.cancel import CancelToken
-from gptoss_desktop.core.harmony.model import (
-    DeveloperContent,
-    Message,
-    ReasoningEffort,
-    Role,
-    SystemContent,
-)
+from gptoss_desktop.core.harmony.model import Message, ReasoningEffort, Role
 from gptoss_desktop.core.harmony.parse import ContentDelta, MessageEnd, MessageStart
 from gptoss_desktop.core.harmony.session import ChatSession, GenerationFinished
 
@@ -119,7 +114,11 @@ def open_api_session(
     date: str | None = None,
 ) -> ApiSession:
     """The session for ``request`` on ``engine``, history loaded, ready for one turn.
-    ``date``: the conversation's current date for the system message (default today)."""
+
+    The session rule is the chat core's (:mod:`core.chat.session`: instructions to the
+    developer message, the default identity, effort and date in the system message), so the
+    API and the window render the same prompt for the same settings. ``date``: the date told
+    to gpt-oss (None: today; ``NO_DATE``: none)."""
     n_ctx = engine.info.n_ctx if engine.info is not None else 0
     n_vocab = engine.info.n_vocab if engine.info is not None else 0
     outside = [t for t in request.sampling.logit_bias if n_vocab and t >= n_vocab]
@@ -130,21 +129,20 @@ def open_api_session(
             param="logit_bias",
         )
     max_tokens = request.max_tokens or DEFAULT_MAX_TOKENS
+    settings = SessionSettings(
+        instructions=request.instructions or "",
+        reasoning_effort=(request.effort or ReasoningEffort.MEDIUM).value,
+        date=date,
+        temperature=request.sampling.temperature,
+        top_p=request.sampling.top_p,
+        seed=request.sampling.seed,
+        functions=tuple(request.functions),
+    )
     if is_harmony_model(engine):
-        system = SystemContent(
-            reasoning_effort=request.effort or ReasoningEffort.MEDIUM,
-            conversation_start_date=date or datetime.date.today().isoformat(),
-        )
-        developer = (
-            DeveloperContent.create(request.instructions, request.functions)
-            if request.instructions or request.functions
-            else None
-        )
-        session = ChatSession(
+        session = open_harmony_session(
             engine,
-            system=system,
-            developer=developer,
-            sampling=request.sampling,
+            settings,
+            sampling=request.sampling,  # logit_bias too
             max_tokens=max_tokens,
             run_tools=False,
         )
@@ -163,22 +161,18 @@ def open_api_session(
             param="tools",
             code="tools_not_supported",
         )
-    history: list[ChatMessage] = []
+    rows = []
     for message in request.history:
-        if message.role is Role.ASSISTANT and message.channel == "final":
-            history.append(ChatMessage("assistant", message.text))
-        elif message.role is Role.USER:
-            history.append(ChatMessage("user", message.text))
+        if message.role is Role.USER or (
+            message.role is Role.ASSISTANT and message.channel == "final"
+        ):
+            rows.append(history_message(message.role.value, message.text, channel=message.channel))
         elif message.role is not Role.ASSISTANT:
             raise ApiError(400, f"{request.model} takes user and assistant messages only")
-    if not history or history[-1].role != "user":
+    if not rows or rows[-1].role != "user":
         raise ApiError(400, "the last message must be the user's", param="messages")
-    return TemplateChatSession(
-        engine,
-        system_prompt=request.instructions or "",
-        history=history[:-1],
-        sampling=request.sampling,
-        max_tokens=max_tokens,
+    return open_template_session(
+        engine, settings, rows[:-1], sampling=request.sampling, max_tokens=max_tokens
     )
 
 
