@@ -258,7 +258,12 @@ class ChatController(QObject):
         model = self.engines.current
         assert model is not None
         job = GenerationJob(
-            self.store, model.runner, self.settings, prepare, model_label=model.label
+            self.store,
+            model.runner,
+            self.settings,
+            prepare,
+            model_label=model.label,
+            gate=self.engines.gate,
         )
         job.sig_finished.connect(self._on_finished)
         self.job = job

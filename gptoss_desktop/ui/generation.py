@@ -17,9 +17,11 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from gptoss_desktop.core.api.gate import EngineGate, GateCancelled
 from gptoss_desktop.core.chat.events import TurnResult
 from gptoss_desktop.core.chat.recorder import SAVE_INTERVAL_S, TurnRecorder, channel_of
 from gptoss_desktop.core.chat.turns import TurnRunner
+from gptoss_desktop.core.harmony.cancel import CancelToken
 from gptoss_desktop.core.store.records import ChatSettings, Message
 from gptoss_desktop.core.store.store import Store
 
@@ -93,6 +95,7 @@ class GenerationJob(QObject):
         *,
         model_label: str | None = None,
         save_interval_s: float = SAVE_INTERVAL_S,
+        gate: EngineGate | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -105,6 +108,9 @@ class GenerationJob(QObject):
         self._model_label = model_label
         self._interval = save_interval_s
         self._cancel = threading.Event()
+        #: the model's turn queue, shared with the local API (one generation at a time)
+        self._gate = gate
+        self._gate_cancel = CancelToken()
         self._thread = threading.Thread(target=self._run, name="chat-turn", daemon=True)
         self._recorder: TurnRecorder | None = None
 
@@ -113,6 +119,7 @@ class GenerationJob(QObject):
 
     def cancel(self) -> None:
         self._cancel.set()
+        self._gate_cancel.cancel()
         self.runner.cancel()
 
     @property
@@ -145,9 +152,11 @@ class GenerationJob(QObject):
             if self._cancel.is_set():
                 outcome.cancelled = True
             else:
-                outcome.result = self.runner.run(prepared.history, self.settings, recorder)
+                outcome.result = self._run_turn(prepared, recorder)
                 outcome.cancelled = (
-                    self._cancel.is_set() or outcome.result.stop_reason == "cancelled"
+                    self._cancel.is_set()
+                    or outcome.result is None
+                    or outcome.result.stop_reason == "cancelled"
                 )
             recorder.finish(outcome.result, cancelled=outcome.cancelled)
         except BaseException as exc:  # shown by the window as a banner, never as chat text
@@ -158,3 +167,13 @@ class GenerationJob(QObject):
                     recorder.fail(str(exc) or type(exc).__name__)
         finally:
             self.sig_finished.emit(outcome)
+
+    def _run_turn(self, prepared: Prepared, recorder: TurnRecorder) -> TurnResult | None:
+        """Run the turn when the model is free (the local API may be using it)."""
+        if self._gate is None:
+            return self.runner.run(prepared.history, self.settings, recorder)
+        try:
+            with self._gate.turn("window", bounded=False, cancel=self._gate_cancel):
+                return self.runner.run(prepared.history, self.settings, recorder)
+        except GateCancelled:
+            return None
