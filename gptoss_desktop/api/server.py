@@ -78,7 +78,9 @@ class ApiServer:
         import uvicorn
 
         family = socket.AF_INET6 if ":" in self.config.host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
+        # IPPROTO_TCP, so asyncio sets TCP_NODELAY on accepted connections (with proto 0 it
+        # does not, and Nagle + delayed ACKs hold small SSE chunks back ~40 ms)
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((self.config.host.strip("[]"), self.config.port))

@@ -7,7 +7,9 @@ gpt-oss expects to see again while the tool loop goes on. So the API keeps, per 
 and bounded (least recently used first out):
 
 * the exact token ids the model generated for each message it wrote (by message), and
-* the analysis messages it wrote before each tool call (by call id).
+* the analysis messages it wrote before each tool call (by call id), and
+* the model's vocabulary with its cache of tokenized texts (the system and developer
+  messages repeat in every request).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
+from typing import Any
 
 from gptoss_desktop.core.harmony.model import Message
 
@@ -26,6 +29,9 @@ class GenerationMemo:
         self._calls: OrderedDict[str, tuple[Message, ...]] = OrderedDict()
         self.max_messages = max_messages
         self.max_calls = max_calls
+        #: the model's vocabulary with its tokenization cache, kept across requests (used
+        #: only by the request holding the model's turn)
+        self.vocab: Any = None
 
     def tokens_for(self, message: Message) -> list[int] | None:
         with self._lock:

@@ -28,6 +28,7 @@ from gptoss_desktop.core.harmony.cancel import CancelToken
 from gptoss_desktop.core.harmony.model import Message, ReasoningEffort, Role
 from gptoss_desktop.core.harmony.parse import ContentDelta, MessageEnd, MessageStart
 from gptoss_desktop.core.harmony.session import ChatSession, GenerationFinished
+from gptoss_desktop.core.harmony.vocab import EngineVocabulary
 
 DEFAULT_MAX_TOKENS = 4096
 
@@ -139,12 +140,18 @@ def open_api_session(
         functions=tuple(request.functions),
     )
     if is_harmony_model(engine):
+        vocab = None
+        if memo is not None:
+            if memo.vocab is None:
+                memo.vocab = EngineVocabulary(engine)
+            vocab = memo.vocab
         session = open_harmony_session(
             engine,
             settings,
             sampling=request.sampling,  # logit_bias too
             max_tokens=max_tokens,
             run_tools=False,
+            vocab=vocab,
         )
         for message in request.history:
             tokens = memo.tokens_for(message) if memo is not None else None
