@@ -98,3 +98,39 @@ def test_story_model_writes_its_story_through_both_endpoints(stories: Served) ->
 def test_models_lists_only_what_is_served(stories: Served) -> None:
     assert [m.id for m in stories.client().models.list().data] == ["stories260K"]
     assert Path(stories.host.models()[0].path).name == "stories260K.gguf"
+
+
+def test_serve_loads_the_installed_model_a_request_names() -> None:
+    """In ``serve``, a request for another installed model swaps it in (one at a time)."""
+    from gptoss_desktop.api.server import ApiServer, ServerConfig
+    from gptoss_desktop.core.api.service import ApiService, EngineHost
+    from gptoss_desktop.core.engine import EngineClient, LoadOptions
+    from tests.helpers import project_model
+
+    paths = {
+        p.stem: p for p in map(project_model, ["tiny-harmony.gguf", "tiny-gptoss-random.gguf"])
+    }
+    loaded: list[EngineClient] = []
+
+    def load(path: Path) -> EngineClient:
+        loaded.append(EngineClient.start(path, LoadOptions(n_ctx=1024, n_threads=1)))
+        return loaded[-1]
+
+    host = EngineHost(catalog=lambda: paths, loader=load)
+    host.set_loaded("tiny-harmony", paths["tiny-harmony"], load(paths["tiny-harmony"]), owned=True)
+    server = ApiServer(ApiService(host), ServerConfig(port=0))
+    client = openai.OpenAI(base_url=server.start() + "/v1", api_key="x", max_retries=0)
+    try:
+        listed = {m.id: m.model_extra["loaded"] for m in client.models.list().data}
+        assert listed == {"tiny-harmony": True, "tiny-gptoss-random": False}
+        r = client.chat.completions.create(
+            model="tiny-gptoss-random", messages=[{"role": "user", "content": "hi"}], max_tokens=3
+        )
+        assert r.model == "tiny-gptoss-random" and r.usage.completion_tokens <= 3
+        assert not loaded[0].alive and loaded[1].alive  # the first model was closed
+        listed = {m.id: m.model_extra["loaded"] for m in client.models.list().data}
+        assert listed == {"tiny-gptoss-random": True, "tiny-harmony": False}
+    finally:
+        server.stop()
+        host.close()
+    assert not loaded[1].alive
