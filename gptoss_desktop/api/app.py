@@ -311,7 +311,7 @@ def create_app(service: ApiService, settings: ApiSettings | None = None) -> Star
         },
     )
     app.state.jobs = jobs
-    app.add_middleware(AccessMiddleware, policy=settings.policy)  # type: ignore[arg-type]
+    app.add_middleware(AccessMiddleware, policy=settings.policy)
     return app
 
 

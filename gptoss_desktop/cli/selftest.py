@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from gptoss_desktop.core.errors import GptossError, ModelFileError
 from gptoss_desktop.core.paths import AppPaths
@@ -133,7 +134,7 @@ def check_api(model: Path) -> str:
     try:
         url = server.start()
 
-        def call(path: str, body: dict[str, object] | None = None) -> dict[str, object]:
+        def call(path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
             data = json.dumps(body).encode() if body is not None else None
             request = urllib.request.Request(url + path, data=data)
             request.add_header("Authorization", f"Bearer {key}")
@@ -142,13 +143,13 @@ def check_api(model: Path) -> str:
                 return dict(json.loads(reply.read()))
 
         models = call("/v1/models")["data"]
-        ids = [m["id"] for m in models if m.get("loaded")]  # type: ignore[union-attr,index]
+        ids = [m["id"] for m in models if m.get("loaded")]
         if ids != [model.stem]:
             raise GptossError(f"the local API listed {ids} instead of {model.stem}")
         body = {"model": model.stem, "max_tokens": 4, "temperature": 0,
                 "messages": [{"role": "user", "content": "Once upon a time"}]}  # fmt: skip
         usage = call("/v1/chat/completions", body)["usage"]
-        tokens = int(usage["completion_tokens"])  # type: ignore[index,call-overload]
+        tokens = int(usage["completion_tokens"])
         if not 1 <= tokens <= 4:
             raise GptossError(f"the local API answered with {tokens} tokens")
     finally:

@@ -90,6 +90,7 @@ class LocalApiController(QObject):
         self.keys = keys or ApiKeyStore()
         self.server: ApiServer | None = None
         self.status = ApiStatus(False)
+        self.dock: Any = None  # the window's dock holding the panel (attach_to)
         # the gate reports from any thread; the signal carries it to the main thread
         self._unsubscribe = engines.gate.subscribe(lambda s: self.sig_busy.emit(busy_text(s)))
 
@@ -314,6 +315,7 @@ def attach_to(window: Any) -> LocalApiController:
     panel.new_key.clicked.connect(controller.renew_key)
     panel.forget.clicked.connect(on_forget)
     window.engines.sig_state.connect(lambda *_: panel.set_status(controller.status, model_name()))
+    controller.dock = dock
     window.local_api_dock = dock
     window.local_api_panel = panel
     window.api_busy_label = busy

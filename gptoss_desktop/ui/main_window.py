@@ -239,7 +239,7 @@ class MainWindow(QMainWindow):
         self.stop_action = self._action(chat, "Stop generating", "Esc", self.chat.stop)
         view = bar.addMenu("&View")
         view.addAction(self.settings_dock.toggleViewAction())
-        view.addAction(self.local_api_dock.toggleViewAction())
+        view.addAction(self.local_api.dock.toggleViewAction())
         self._action(view, "Compare models", "Ctrl+Shift+C", self.library.show_compare)
         self._action(view, "Chat", "Ctrl+Shift+H", self.show_chat)
         theme = view.addMenu("Theme")
