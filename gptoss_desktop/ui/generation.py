@@ -24,6 +24,9 @@ from gptoss_desktop.core.chat.turns import TurnRunner
 from gptoss_desktop.core.harmony.cancel import CancelToken
 from gptoss_desktop.core.store.records import ChatSettings, Message
 from gptoss_desktop.core.store.store import Store
+from gptoss_desktop.ui.inbox import GuiInbox
+
+FLUSH_MS = 16  # at most ~60 view updates a second
 
 __all__ = ["SAVE_INTERVAL_S", "GenerationJob", "JobOutcome", "Prepared", "StreamBuffer",
            "channel_of"]  # fmt: skip
@@ -49,25 +52,17 @@ class JobOutcome:
     cancelled: bool = False
 
 
-class StreamBuffer:
-    """Thread-safe hand-over of view updates from the job thread to the main thread.
+class StreamBuffer(GuiInbox):
+    """View updates from the job thread to the main thread (a :class:`GuiInbox`, deltas of one
+    message coalesced). Items: ``("created", Message)``, ``("start", Message)``,
+    ``("delta", message_id, text)``, ``("end", message_id, status)``."""
 
-    Items: ``("created", Message)``, ``("start", Message)``, ``("delta", message_id, text)``,
-    ``("end", message_id, status)``.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._items: list[tuple[Any, ...]] = []
-
-    def push(self, item: tuple[Any, ...]) -> None:
-        with self._lock:
-            self._items.append(item)
-
-    def drain(self) -> list[tuple[Any, ...]]:
-        with self._lock:
-            items, self._items = self._items, []
-        return coalesce(items)
+    def __init__(
+        self,
+        deliver: Callable[[list[Any]], None] | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(FLUSH_MS, deliver, merge=coalesce, parent=parent)
 
 
 def coalesce(items: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
@@ -102,7 +97,7 @@ class GenerationJob(QObject):
         self.store = store
         self.runner = runner
         self.settings = settings
-        self.buffer = StreamBuffer()
+        self.buffer = StreamBuffer(parent=self)
         self.outcome = JobOutcome()
         self._prepare = prepare
         self._model_label = model_label

@@ -81,7 +81,8 @@ class WorkerServer:
         return 0
 
     def handle(self, msg: dict[str, Any]) -> None:
-        op, rid = msg.get("op"), msg.get("id")
+        op = msg.get("op")
+        rid: Any = msg.get("id")  # echoed back as sent
         if op == "load":
             self.send({"id": rid, **self._load(msg)})
             return

@@ -9,10 +9,9 @@ import threading
 from pathlib import Path
 from typing import Any
 
-import keyring
 import pytest
 
-from tests.core.library.test_token_store import MemoryKeychain
+from tests.api.keychain import memory_keychain as use_memory_keychain
 from tests.helpers import save_screenshot
 from tests.ui.chat_app import harmony_demo_model, load_model, make_window, send
 
@@ -21,11 +20,8 @@ openai = pytest.importorskip("openai")
 
 @pytest.fixture
 def memory_keychain() -> Any:
-    previous = keyring.get_keyring()
-    keychain = MemoryKeychain()
-    keyring.set_keyring(keychain)
-    yield keychain
-    keyring.set_keyring(previous)
+    with use_memory_keychain() as keychain:
+        yield keychain
 
 
 def free_port() -> int:

@@ -27,10 +27,10 @@ from gptoss_desktop.core.api.requests import (
     parse_responses_request,
 )
 from gptoss_desktop.core.api.turn import ApiTurn, Emit, TurnDone
-from gptoss_desktop.core.compare.session import TemplateEngine
 from gptoss_desktop.core.errors import EngineError, GptossError
 from gptoss_desktop.core.harmony.cancel import CancelToken
 from gptoss_desktop.core.store.responses import ResponseStore, StoredResponse
+from gptoss_desktop.core.templating.session import TemplateEngine
 
 
 class ClosableEngine(TemplateEngine, Protocol):

@@ -22,13 +22,13 @@ from gptoss_desktop.core.chat.harmony_turns import open_harmony_session
 from gptoss_desktop.core.chat.kind import is_harmony_model
 from gptoss_desktop.core.chat.session import SessionSettings, history_message
 from gptoss_desktop.core.chat.template_turns import open_template_session
-from gptoss_desktop.core.compare.session import TemplateChatSession, TemplateEngine
 from gptoss_desktop.core.errors import ContextOverflow
 from gptoss_desktop.core.harmony.cancel import CancelToken
 from gptoss_desktop.core.harmony.model import Message, ReasoningEffort, Role
 from gptoss_desktop.core.harmony.parse import ContentDelta, MessageEnd, MessageStart
 from gptoss_desktop.core.harmony.session import ChatSession, GenerationFinished
 from gptoss_desktop.core.harmony.vocab import EngineVocabulary
+from gptoss_desktop.core.templating.session import TemplateChatSession, TemplateEngine
 
 DEFAULT_MAX_TOKENS = 4096
 

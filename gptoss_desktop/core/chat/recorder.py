@@ -14,10 +14,10 @@ from collections.abc import Callable
 from typing import Any
 
 from gptoss_desktop.core.chat.events import PartDelta, PartEnd, PartStart, TurnEvent, TurnResult
-from gptoss_desktop.core.store.messages import new_turn_id
 from gptoss_desktop.core.store.records import Channel, Message, MessageStatus
 from gptoss_desktop.core.store.store import Store
 from gptoss_desktop.core.store.streaming import StreamingWriter
+from gptoss_desktop.core.store.tree import new_turn_id
 
 SAVE_INTERVAL_S = 0.5
 

@@ -25,7 +25,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from gptoss_desktop.core.compare.templates import ChatMessage
 from gptoss_desktop.core.harmony.model import (
     DeveloperContent,
     ReasoningEffort,
@@ -36,6 +35,7 @@ from gptoss_desktop.core.harmony.model import (
     Message as HMessage,
 )
 from gptoss_desktop.core.store.records import ChatSettings, Message
+from gptoss_desktop.core.templating.templates import ChatMessage
 
 if TYPE_CHECKING:
     from gptoss_desktop.core.engine import SamplingOptions

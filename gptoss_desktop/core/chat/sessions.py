@@ -1,7 +1,7 @@
 """A session for any loaded model, from :class:`~.session.SessionSettings` and a history.
 
 Models that speak Harmony (:mod:`.kind`) get the Harmony ``ChatSession``, every other model a
-:class:`~gptoss_desktop.core.compare.session.TemplateChatSession` (its own chat template,
+:class:`~gptoss_desktop.core.templating.session.TemplateChatSession` (its own chat template,
 ChatML, or plain completion). Both take ``send(text, on_event=..., cancel=...)`` and report
 with the same event types. Compare mode and the API server open their sessions here.
 """
@@ -15,10 +15,10 @@ from gptoss_desktop.core.chat.harmony_turns import open_harmony_session
 from gptoss_desktop.core.chat.kind import is_harmony_model
 from gptoss_desktop.core.chat.session import SessionSettings
 from gptoss_desktop.core.chat.template_turns import open_template_session
-from gptoss_desktop.core.compare.session import TemplateEngine
 from gptoss_desktop.core.engine import SamplingOptions
 from gptoss_desktop.core.harmony.cancel import CancelToken
 from gptoss_desktop.core.store.records import Message
+from gptoss_desktop.core.templating.session import TemplateEngine
 
 
 class TurnOutcome(Protocol):

@@ -21,12 +21,12 @@ from gptoss_desktop.core.chat.events import (
 )
 from gptoss_desktop.core.chat.session import SessionSettings, chat_messages, template_system
 from gptoss_desktop.core.chat.turns import check_fits, sampling_for
-from gptoss_desktop.core.compare.prompting import PromptBuilder
-from gptoss_desktop.core.compare.session import TemplateChatSession, TemplateEngine
-from gptoss_desktop.core.compare.templates import ChatMessage
 from gptoss_desktop.core.errors import HarmonyError
 from gptoss_desktop.core.harmony import CancelToken, GenerationFinished
 from gptoss_desktop.core.store.records import ChatSettings, Message
+from gptoss_desktop.core.templating.prompting import PromptBuilder
+from gptoss_desktop.core.templating.session import TemplateChatSession, TemplateEngine
+from gptoss_desktop.core.templating.templates import ChatMessage
 
 if TYPE_CHECKING:
     from gptoss_desktop.core.engine import EngineClient

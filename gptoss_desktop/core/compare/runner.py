@@ -32,7 +32,6 @@ from gptoss_desktop.core.compare.scheduling import (
     plan_schedule,
     threads_for,
 )
-from gptoss_desktop.core.compare.templates import ChatMessage
 from gptoss_desktop.core.compare.updates import (
     ColumnEnded,
     ColumnMetricsChanged,
@@ -52,6 +51,7 @@ from gptoss_desktop.core.errors import GptossError, WorkerCrashed
 from gptoss_desktop.core.harmony.cancel import CancelToken
 from gptoss_desktop.core.harmony.parse import ContentDelta
 from gptoss_desktop.core.harmony.session import GenerationFinished
+from gptoss_desktop.core.templating.templates import ChatMessage
 
 MAX_COLUMNS = 4
 RSS_POLL_S = 0.25

@@ -7,10 +7,10 @@ from pathlib import Path
 from gptoss_desktop.core.chat.kind import is_harmony_model
 from gptoss_desktop.core.chat.session import SessionSettings, history_from_chat
 from gptoss_desktop.core.chat.sessions import open_session
-from gptoss_desktop.core.compare.session import TemplateChatSession
-from gptoss_desktop.core.compare.templates import ChatMessage
 from gptoss_desktop.core.engine import EngineClient, LoadOptions, SamplingOptions
 from gptoss_desktop.core.harmony import ChatSession, ContentDelta, Role
+from gptoss_desktop.core.templating.session import TemplateChatSession
+from gptoss_desktop.core.templating.templates import ChatMessage
 from tests.helpers import PROJECT_MODELS, project_model
 
 GREEDY = SamplingOptions(temperature=0.0)

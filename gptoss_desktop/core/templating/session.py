@@ -15,15 +15,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from gptoss_desktop.core.compare.prompting import PreparedPrompt, PromptBuilder, PromptFormat
-from gptoss_desktop.core.compare.reasoning import ReasoningSplitter, TextPiece
-from gptoss_desktop.core.compare.sandbox import TemplateLimits
-from gptoss_desktop.core.compare.templates import ChatMessage
 from gptoss_desktop.core.engine.options import GenerateRequest, ModelInfo, SamplingOptions
 from gptoss_desktop.core.harmony.cancel import CancelToken
 from gptoss_desktop.core.harmony.model import Author, Message, Role
 from gptoss_desktop.core.harmony.parse import ContentDelta, MessageEnd, MessageStart
 from gptoss_desktop.core.harmony.session import GenerationFinished, HarmonyEngine, TurnText
+from gptoss_desktop.core.templating.prompting import PreparedPrompt, PromptBuilder, PromptFormat
+from gptoss_desktop.core.templating.reasoning import ReasoningSplitter, TextPiece
+from gptoss_desktop.core.templating.sandbox import TemplateLimits
+from gptoss_desktop.core.templating.templates import ChatMessage
 
 SessionEvent = MessageStart | ContentDelta | MessageEnd | GenerationFinished
 

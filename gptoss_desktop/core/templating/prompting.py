@@ -22,17 +22,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from gptoss_desktop.core.compare.reasoning import opens_reasoning
-from gptoss_desktop.core.compare.sandbox import TemplateLimits
-from gptoss_desktop.core.compare.templates import (
+from gptoss_desktop.core.engine.options import ModelInfo
+from gptoss_desktop.core.errors import ChatTemplateError
+from gptoss_desktop.core.templating.reasoning import opens_reasoning
+from gptoss_desktop.core.templating.sandbox import TemplateLimits
+from gptoss_desktop.core.templating.templates import (
     CHATML_TEMPLATE,
     ChatMessage,
     ChatTemplate,
     PromptPart,
     RenderedPrompt,
 )
-from gptoss_desktop.core.engine.options import ModelInfo
-from gptoss_desktop.core.errors import ChatTemplateError
 
 # End-of-turn markers of common templates; each becomes a stop token (or a stop string when
 # the vocabulary has no single token for it) when the template writes it.

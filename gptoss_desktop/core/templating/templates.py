@@ -22,14 +22,14 @@ from typing import Any
 from jinja2 import TemplateError as JinjaTemplateError
 from jinja2.exceptions import SecurityError, TemplateNotFound, TemplateSyntaxError
 
-from gptoss_desktop.core.compare.sandbox import (
+from gptoss_desktop.core.errors import ChatTemplateError
+from gptoss_desktop.core.templating.sandbox import (
     GuardedEnvironment,
     TemplateLimitExceeded,
     TemplateLimits,
     TemplateRaised,
     guarded,
 )
-from gptoss_desktop.core.errors import ChatTemplateError
 
 PLACEHOLDER_OPEN = "\ue000"
 PLACEHOLDER_CLOSE = "\ue001"
