@@ -24,7 +24,7 @@ from gptoss_desktop.core.chat.session import SessionSettings, history_message
 from gptoss_desktop.core.chat.template_turns import open_template_session
 from gptoss_desktop.core.errors import ContextOverflow
 from gptoss_desktop.core.harmony.cancel import CancelToken
-from gptoss_desktop.core.harmony.model import Message, ReasoningEffort, Role
+from gptoss_desktop.core.harmony.model import FUNCTIONS_NAMESPACE, Message, ReasoningEffort, Role
 from gptoss_desktop.core.harmony.parse import ContentDelta, MessageEnd, MessageStart
 from gptoss_desktop.core.harmony.session import ChatSession, GenerationFinished
 from gptoss_desktop.core.harmony.vocab import EngineVocabulary
@@ -293,7 +293,9 @@ class ApiTurn:
             self._kind = None
         elif event.recipient not in (None, "all"):
             index = len(self._calls)
-            name = event.recipient.split(".", 1)[1] if "." in event.recipient else event.recipient
+            prefix = FUNCTIONS_NAMESPACE + "."
+            recipient = event.recipient
+            name = recipient[len(prefix) :] if recipient.startswith(prefix) else recipient
             call = FunctionCall(new_call_id(), name, "")
             self._calls.append(call)
             self._call_args.append("")
