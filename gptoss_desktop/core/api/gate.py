@@ -115,8 +115,6 @@ class EngineGate:
             with self._cond:
                 while not (self._holder is None and self._queue[0][0] == ticket):
                     if cancel.cancelled:
-                        self._queue.remove((ticket, who))
-                        self._cond.notify_all()
                         break
                     self._cond.wait(0.5)
                 else:
@@ -125,6 +123,11 @@ class EngineGate:
                     got = True
         finally:
             unsubscribe()
+            if not got:  # cancelled, or interrupted while waiting: leave no ticket behind
+                with self._cond:
+                    if (ticket, who) in self._queue:
+                        self._queue.remove((ticket, who))
+                    self._cond.notify_all()
         self._notify()
         if not got:
             raise GateCancelled("the request was cancelled while it waited for the model")
