@@ -1,9 +1,10 @@
 """The local API against the engine directly: throughput of a streamed answer and the time
 to the first token, same model, prompt and settings.
 
-* ``api_tokens_per_s_ratio``: tokens/s of a chat completion streamed over HTTP (SSE, parsed by
-  the client as it arrives) divided by tokens/s of the same generation read from the
-  ``EngineClient`` in the same process; a random-weight 110M Harmony model (the app speaks
+* ``api_tokens_per_s_ratio``: tokens/s of a chat completion streamed over HTTP from
+  ``gptoss-desktop serve`` in its own process (SSE, parsed by the client as it arrives)
+  divided by tokens/s of the same generation read from an ``EngineClient`` of the same model
+  and settings in this process; a random-weight 110M Harmony model (the app speaks
   Harmony to it) writes a fixed number of tokens (stop tokens biased away), runs alternate
   and the median of the paired ratios is reported. Target >= 0.97.
 * ``api_ttft_overhead_ms``: time from sending the request to the first reasoning text in the
@@ -19,6 +20,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -28,36 +31,43 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import ROOT, emit_json, median, print_table
 from bench.models import harmony_100m
-from gptoss_desktop.api.server import ApiServer, ServerConfig
-from gptoss_desktop.core.api.gate import EngineGate
 from gptoss_desktop.core.api.requests import parse_chat_request
-from gptoss_desktop.core.api.service import ApiService, EngineHost
 from gptoss_desktop.core.api.turn import open_api_session
 from gptoss_desktop.core.engine import EngineClient, GenerateRequest, LoadOptions
-
-DATE = "2025-06-28"
+from gptoss_desktop.core.harmony.session import ChatSession
 
 
 class Served:
+    """``gptoss-desktop serve`` in its own process (as the app serves other programs), and
+    an ``EngineClient`` of the same model and settings in this one (the engine directly)."""
+
     def __init__(self, path: Path, threads: int, n_ctx: int) -> None:
-        self.engine = EngineClient.start(path, LoadOptions(n_ctx=n_ctx, n_threads=threads, seed=1))
-        self.host = EngineHost(EngineGate())
-        self.host.set_loaded(path.stem, path, self.engine, owned=True)
-        self.server = ApiServer(ApiService(self.host, date=lambda: DATE), ServerConfig(port=0))
-        self.url = self.server.start()
         import httpx
 
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "gptoss_desktop", "serve", "--model", str(path),
+             "--port", "0", "--threads", str(threads), "--ctx", str(n_ctx), "--gpu-layers", "0"],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        )  # fmt: skip
+        line = self.proc.stdout.readline() if self.proc.stdout else ""
+        if not line.startswith("listening on "):
+            self.proc.kill()
+            raise SystemExit(f"serve did not start: {line!r}")
+        self.url = line.split()[-1]
+        self.engine = EngineClient.start(path, LoadOptions(n_ctx=n_ctx, n_threads=threads, seed=0))
         self.http = httpx.Client(timeout=300)
 
     def close(self) -> None:
         self.http.close()
-        self.server.stop()
-        self.host.close()
+        self.engine.close()
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(30)
 
     def direct_request(self, body: dict[str, Any]) -> GenerateRequest:
         """The request the API makes for ``body``: same prompt tokens, stops and sampling."""
         turn = parse_chat_request(body)
-        session = open_api_session(self.engine, turn, date=DATE)
+        session = open_api_session(self.engine, turn)
+        assert isinstance(session, ChatSession)
         return GenerateRequest(
             prompt_tokens=session.prompt_tokens(),
             max_tokens=session.max_tokens,
@@ -172,7 +182,7 @@ def ttft(rounds: int) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--json", action="store_true")
-    ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--rounds", type=int, default=9)
     ap.add_argument("--tokens", type=int, default=96)
     ap.add_argument("--threads", type=int, default=max(1, (os.cpu_count() or 2) // 2))
     args = ap.parse_args(argv)
