@@ -182,8 +182,8 @@ def ttft(rounds: int) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--json", action="store_true")
-    ap.add_argument("--rounds", type=int, default=9)
-    ap.add_argument("--tokens", type=int, default=96)
+    ap.add_argument("--rounds", type=int, default=11)
+    ap.add_argument("--tokens", type=int, default=160)
     ap.add_argument("--threads", type=int, default=max(1, (os.cpu_count() or 2) // 2))
     args = ap.parse_args(argv)
     tp = throughput(args.threads, args.tokens, args.rounds)

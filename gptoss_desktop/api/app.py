@@ -58,13 +58,29 @@ class Job:
         self.error: BaseException | None = None
         self._loop = asyncio.get_running_loop()
         self._queue: asyncio.Queue[Any] = asyncio.Queue()
+        self._lock = threading.Lock()
+        self._pending: list[Any] = []
+        self._scheduled = False
         self._jobs = jobs
         jobs.add(self)
         self._thread = threading.Thread(target=self._run, name="api-turn", daemon=True)
         self._thread.start()
 
     def _put(self, item: Any) -> None:
-        self._loop.call_soon_threadsafe(self._queue.put_nowait, item)
+        """From the job's thread: wake the event loop once per burst of events, not per token."""
+        with self._lock:
+            self._pending.append(item)
+            if self._scheduled:
+                return
+            self._scheduled = True
+        self._loop.call_soon_threadsafe(self._hand_over)
+
+    def _hand_over(self) -> None:
+        with self._lock:
+            items, self._pending = self._pending, []
+            self._scheduled = False
+        for item in items:
+            self._queue.put_nowait(item)
 
     def _run(self) -> None:
         try:
