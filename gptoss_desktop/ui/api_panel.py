@@ -27,10 +27,10 @@ from PySide6.QtWidgets import (
 )
 
 from gptoss_desktop.core.api.gate import GateState
-from gptoss_desktop.core.api.keys import ApiKeyStore
 
 if TYPE_CHECKING:
     from gptoss_desktop.api.server import ApiServer
+    from gptoss_desktop.core.api.keys import ApiKeyStore
     from gptoss_desktop.core.store.store import Store
     from gptoss_desktop.ui.engine_manager import EngineManager
     from gptoss_desktop.ui.workers import BackgroundTasks
@@ -87,12 +87,21 @@ class LocalApiController(QObject):
         self.engines = engines
         self.store = store
         self.tasks = tasks
-        self.keys = keys or ApiKeyStore()
+        self._keys = keys
         self.server: ApiServer | None = None
         self.status = ApiStatus(False)
         self.dock: Any = None  # the window's dock holding the panel (attach_to)
         # the gate reports from any thread; the signal carries it to the main thread
         self._unsubscribe = engines.gate.subscribe(lambda s: self.sig_busy.emit(busy_text(s)))
+
+    @property
+    def keys(self) -> ApiKeyStore:
+        """The key store (the keychain), made when first needed (not at start-up)."""
+        if self._keys is None:
+            from gptoss_desktop.core.api.keys import ApiKeyStore
+
+            self._keys = ApiKeyStore()
+        return self._keys
 
     def start(self, port: int, origins: tuple[str, ...] = ()) -> None:
         if self.server is not None:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, Signal
 
 from gptoss_desktop.core.api.gate import EngineGate
-from gptoss_desktop.core.api.service import EngineHost
+from gptoss_desktop.core.api.host import EngineHost
 from gptoss_desktop.resources import DEMO_MODEL_LABEL
 from gptoss_desktop.ui.workers import BackgroundTasks
 

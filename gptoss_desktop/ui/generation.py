@@ -21,7 +21,6 @@ from gptoss_desktop.core.api.gate import EngineGate, GateCancelled
 from gptoss_desktop.core.chat.events import TurnResult
 from gptoss_desktop.core.chat.recorder import SAVE_INTERVAL_S, TurnRecorder, channel_of
 from gptoss_desktop.core.chat.turns import TurnRunner
-from gptoss_desktop.core.harmony.cancel import CancelToken
 from gptoss_desktop.core.store.records import ChatSettings, Message
 from gptoss_desktop.core.store.store import Store
 from gptoss_desktop.ui.inbox import GuiInbox
@@ -105,7 +104,7 @@ class GenerationJob(QObject):
         self._cancel = threading.Event()
         #: the model's turn queue, shared with the local API (one generation at a time)
         self._gate = gate
-        self._gate_cancel = CancelToken()
+        self._gate_cancel: Any = None  # a CancelToken while the job waits for the model
         self._thread = threading.Thread(target=self._run, name="chat-turn", daemon=True)
         self._recorder: TurnRecorder | None = None
 
@@ -114,7 +113,8 @@ class GenerationJob(QObject):
 
     def cancel(self) -> None:
         self._cancel.set()
-        self._gate_cancel.cancel()
+        if self._gate_cancel is not None:
+            self._gate_cancel.cancel()
         self.runner.cancel()
 
     @property
@@ -167,8 +167,13 @@ class GenerationJob(QObject):
         """Run the turn when the model is free (the local API may be using it)."""
         if self._gate is None:
             return self.runner.run(prepared.history, self.settings, recorder)
+        from gptoss_desktop.core.harmony.cancel import CancelToken
+
+        self._gate_cancel = cancel = CancelToken()
+        if self._cancel.is_set():  # cancelled before the token existed
+            cancel.cancel()
         try:
-            with self._gate.turn("window", bounded=False, cancel=self._gate_cancel):
+            with self._gate.turn("window", bounded=False, cancel=cancel):
                 return self.runner.run(prepared.history, self.settings, recorder)
         except GateCancelled:
             return None

@@ -18,9 +18,12 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from gptoss_desktop.core.errors import GptossError
-from gptoss_desktop.core.harmony.cancel import CancelToken
+
+if TYPE_CHECKING:  # the window imports the gate at start-up: keep it light
+    from gptoss_desktop.core.harmony.cancel import CancelToken
 
 
 class GateBusy(GptossError):
@@ -95,7 +98,6 @@ class EngineGate:
             self.release(time.monotonic() - started)
 
     def acquire(self, who: str, *, bounded: bool = True, cancel: CancelToken | None = None) -> None:
-        cancel = cancel or CancelToken()
         with self._cond:
             waiting_api = sum(1 for _, w in self._queue if w == "api")
             if bounded and waiting_api >= self.max_waiting:
@@ -109,12 +111,12 @@ class EngineGate:
             ticket = next(self._tickets)
             self._queue.append((ticket, who))
         self._notify()
-        unsubscribe = cancel.on_cancel(self._wake)
+        unsubscribe = cancel.on_cancel(self._wake) if cancel is not None else None
         got = False
         try:
             with self._cond:
                 while not (self._holder is None and self._queue[0][0] == ticket):
-                    if cancel.cancelled:
+                    if cancel is not None and cancel.cancelled:
                         break
                     self._cond.wait(0.5)
                 else:
@@ -122,7 +124,8 @@ class EngineGate:
                     self._holder = who
                     got = True
         finally:
-            unsubscribe()
+            if unsubscribe is not None:
+                unsubscribe()
             if not got:  # cancelled, or interrupted while waiting: leave no ticket behind
                 with self._cond:
                     if (ticket, who) in self._queue:

@@ -17,9 +17,10 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from gptoss_desktop.core.harmony.model import Message
+if TYPE_CHECKING:
+    from gptoss_desktop.core.harmony.model import Message
 
 
 class GenerationMemo:
