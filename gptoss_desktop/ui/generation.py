@@ -13,17 +13,19 @@ import contextlib
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
 
 from gptoss_desktop.core.api.gate import EngineGate, GateCancelled
-from gptoss_desktop.core.chat.events import TurnResult
 from gptoss_desktop.core.chat.recorder import SAVE_INTERVAL_S, TurnRecorder, channel_of
-from gptoss_desktop.core.chat.turns import TurnRunner
 from gptoss_desktop.core.store.records import ChatSettings, Message
 from gptoss_desktop.core.store.store import Store
 from gptoss_desktop.ui.inbox import GuiInbox
+
+if TYPE_CHECKING:  # the runners are imported when a model loads, not at start-up
+    from gptoss_desktop.core.chat.events import TurnResult
+    from gptoss_desktop.core.chat.turns import TurnRunner
 
 FLUSH_MS = 16  # at most ~60 view updates a second
 

@@ -94,3 +94,25 @@ def test_chat_compare_and_cli_send_the_same_prompt(
     assert f"Reasoning: {EFFORT}" in text
     assert "<|start|>developer<|message|># Instructions\n\n" + INSTRUCTIONS in text
     assert "You are ChatGPT, a large language model trained by OpenAI." in text
+
+
+def test_the_command_line_sets_an_identity_and_no_date_on_purpose(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from gptoss_desktop.cli import main
+
+    model = project_model("tiny-gptoss-random.gguf")
+    spy = PromptSpy(monkeypatch)
+    monkeypatch.setenv("GPTOSS_HOME", str(tmp_path / "cli-home"))
+    code = main(
+        ["chat", "--model", str(model), "--message", QUESTION, "--identity", "You are Ada.",
+         "--no-date", "--temperature", "0", "--max-tokens", "2", "--ctx", "1024",
+         "--threads", "1", "--json"]
+    )  # fmt: skip
+    assert code == 0
+    capsys.readouterr()
+    with EngineClient.start(model) as client:
+        text = client.detokenize(spy.take_first())
+    assert text.startswith("<|start|>system<|message|>You are Ada.\n")
+    assert "Current date" not in text and "Reasoning: medium" in text
+    assert "<|start|>developer" not in text  # no instructions: no developer message

@@ -18,7 +18,9 @@ Public API (import from the submodules named):
   ``send(text, on_event=..., cancel=CancelToken)``: Harmony ``ChatSession`` or a template
   session, chosen by :mod:`.kind`. Harmony only: :func:`.harmony_turns.open_harmony_session`
   (``toolbox=`` adds a ToolBox's tools, ``tooling=`` a chat's tool wiring).
-- **Running a turn** (:mod:`.runners`, :mod:`.events`): ``runner_for(client, tooling=...)``
+  ``stream.run_turn(session, text, emit, cancel)`` sends one user message and reports it as
+  the typed stream below; it returns a ``TurnResult``.
+- **Running a turn** (:mod:`.runners`, :mod:`.events`, :mod:`.stream`): ``runner_for(client, tooling=...)``
   -> a ``TurnRunner`` whose ``run(history, chat_settings, emit)`` sends the thread's last user
   message and calls ``emit`` with ``PartStart`` / ``PartDelta`` / ``PartEnd`` (one typed
   stream) and returns a ``TurnResult`` (stop reason, metrics, context used); ``cancel()``

@@ -12,13 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from gptoss_desktop.core.chat.events import (
-    EmitEvent,
-    TurnResult,
-    context_used,
-    forward_event,
-    turn_metrics,
-)
+from gptoss_desktop.core.chat.events import EmitEvent, TurnResult
 from gptoss_desktop.core.chat.session import (
     SessionSettings,
     developer_content,
@@ -27,6 +21,7 @@ from gptoss_desktop.core.chat.session import (
     start_date,
     system_content,
 )
+from gptoss_desktop.core.chat.stream import context_used, forward_event, run_turn, turn_metrics
 from gptoss_desktop.core.chat.tools import add_to_session
 from gptoss_desktop.core.chat.turns import check_fits
 from gptoss_desktop.core.engine import EngineClient
@@ -150,6 +145,8 @@ class HarmonyTurnRunner:
             len(session.prompt_tokens()) + len(self._vocab.tokenize_text(text)) + USER_FRAME_TOKENS
         )
         session.max_tokens = check_fits(prompt_len, settings, self.n_ctx)
+        if self.tooling is None:
+            return run_turn(session, text, emit, cancel)
         finished: list[GenerationFinished] = []
 
         def on_event(event: object) -> None:
@@ -158,10 +155,7 @@ class HarmonyTurnRunner:
             else:
                 forward_event(event, emit)
 
-        if self.tooling is not None:
-            result = self.tooling.send(session, text, on_event, cancel)
-        else:
-            result = session.send(text, on_event=on_event, cancel=cancel)
+        result = self.tooling.send(session, text, on_event, cancel)
         return TurnResult(result.stop_reason, turn_metrics(finished), context_used(finished))
 
     def cancel(self) -> None:

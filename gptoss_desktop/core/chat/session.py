@@ -35,10 +35,10 @@ from gptoss_desktop.core.harmony.model import (
     Message as HMessage,
 )
 from gptoss_desktop.core.store.records import ChatSettings, Message
-from gptoss_desktop.core.templating.templates import ChatMessage
 
 if TYPE_CHECKING:
     from gptoss_desktop.core.engine import SamplingOptions
+    from gptoss_desktop.core.templating.templates import ChatMessage
 
 #: ``SessionSettings.date`` for "no date at all".
 NO_DATE = ""
@@ -137,19 +137,6 @@ def harmony_message(m: Message) -> HMessage | None:
     if m.role == "tool":
         return HMessage.tool_result(m.author_name or "tool", m.content)
     return None
-
-
-def chat_messages(history: Sequence[Message]) -> list[ChatMessage]:
-    """The plain chat a template sees: user messages and final answers (no reasoning)."""
-    out = []
-    for m in history:
-        if m.status == "error" or not m.content:
-            continue
-        if m.role == "user":
-            out.append(ChatMessage("user", m.content))
-        elif m.role == "assistant" and m.channel in (None, "final"):
-            out.append(ChatMessage("assistant", m.content))
-    return out
 
 
 def history_message(

@@ -12,17 +12,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from gptoss_desktop.core.chat.events import (
-    EmitEvent,
-    TurnResult,
-    context_used,
-    forward_event,
-    turn_metrics,
-)
-from gptoss_desktop.core.chat.session import SessionSettings, chat_messages, template_system
+from gptoss_desktop.core.chat.events import EmitEvent, TurnResult
+from gptoss_desktop.core.chat.session import SessionSettings, template_system
+from gptoss_desktop.core.chat.stream import run_turn
 from gptoss_desktop.core.chat.turns import check_fits, sampling_for
 from gptoss_desktop.core.errors import HarmonyError
-from gptoss_desktop.core.harmony import CancelToken, GenerationFinished
+from gptoss_desktop.core.harmony import CancelToken
 from gptoss_desktop.core.store.records import ChatSettings, Message
 from gptoss_desktop.core.templating.prompting import PromptBuilder
 from gptoss_desktop.core.templating.session import TemplateChatSession, TemplateEngine
@@ -32,6 +27,19 @@ if TYPE_CHECKING:
     from gptoss_desktop.core.engine import EngineClient
 
 __all__ = ["TemplateTurnRunner", "chat_messages", "open_template_session"]
+
+
+def chat_messages(history: Sequence[Message]) -> list[ChatMessage]:
+    """The plain chat a template sees: user messages and final answers (no reasoning)."""
+    out = []
+    for m in history:
+        if m.status == "error" or not m.content:
+            continue
+        if m.role == "user":
+            out.append(ChatMessage("user", m.content))
+        elif m.role == "assistant" and m.channel in (None, "final"):
+            out.append(ChatMessage("assistant", m.content))
+    return out
 
 
 def open_template_session(
@@ -87,16 +95,7 @@ class TemplateTurnRunner:
             max_tokens=check_fits(len(prompt.tokens), settings, self.n_ctx),
             builder=self._builder,
         )
-        finished: list[GenerationFinished] = []
-
-        def on_event(event: object) -> None:
-            if isinstance(event, GenerationFinished):
-                finished.append(event)
-            else:
-                forward_event(event, emit)
-
-        result = session.send(text, on_event=on_event, cancel=cancel)
-        return TurnResult(result.stop_reason, turn_metrics(finished), context_used(finished))
+        return run_turn(session, text, emit, cancel)
 
     def cancel(self) -> None:
         self._cancel.cancel()
