@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.api.conftest import GET_WEATHER, Served
+from tests.api.conftest import GET_WEATHER, Served, openai
 
 MODEL = "tiny-harmony"
 CHAT_TOOLS = [{"type": "function", "function": GET_WEATHER}]
@@ -359,3 +359,21 @@ def test_responses_streaming_events(harmony: Served) -> None:
     assert follow[-1].response.usage.output_tokens > 5
     seq = [e.sequence_number for e in follow]
     assert seq == sorted(seq) and len(set(seq)) == len(seq)
+
+
+def test_stored_responses_can_be_deleted_and_store_false_keeps_nothing(harmony: Served) -> None:
+    client = harmony.client()
+    kept = client.responses.create(model=MODEL, input="Say hello to Mia.", temperature=0)
+    assert kept.output_text == "Hello, Mia!"
+    assert harmony.responses is not None and harmony.responses.get(kept.id) is not None
+    client.responses.delete(kept.id)
+    assert harmony.responses.get(kept.id) is None
+    with pytest.raises(openai.NotFoundError):
+        client.responses.retrieve(kept.id)
+    with pytest.raises(openai.NotFoundError):
+        client.responses.create(model=MODEL, previous_response_id=kept.id, input="Hi")
+    unstored = client.responses.create(
+        model=MODEL, input="Say hello to Noah.", temperature=0, store=False
+    )
+    assert unstored.output_text == "Hello, Noah!" and unstored.store is False
+    assert harmony.responses.get(unstored.id) is None
