@@ -13,6 +13,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from gptoss_desktop.cli import terminal
 from gptoss_desktop.core.chat.tools import ChatToolConfig, ChatTools, ToolPreferences
 from gptoss_desktop.core.errors import HarmonyError, SandboxUnavailable, ToolError
 from gptoss_desktop.core.tools.approval import ApprovalMode, terminal_asker
@@ -26,7 +27,7 @@ CLI_CHAT = "cli"
 
 
 def _ask_line(prompt: str) -> str:
-    sys.stderr.write(prompt)
+    terminal.write(sys.stderr, prompt)
     sys.stderr.flush()
     line = sys.stdin.readline()
     if not line:
@@ -35,7 +36,8 @@ def _ask_line(prompt: str) -> str:
 
 
 def _say(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
+    """A line for the user; the text may quote the model's call arguments: escaped on a tty."""
+    print(terminal.for_terminal(sys.stderr, text), file=sys.stderr, flush=True)
 
 
 def human_answer(call: ToolCall) -> str:

@@ -5,6 +5,11 @@ Only this package imports llama_cpp. The loop is written against llama-cpp-pytho
 cancel is seen quickly, the KV cache keeps the longest common prefix with the previous call,
 and every token is decoded through ``llama_token_to_piece`` with a buffer that grows (the
 binding's own detokenize drops tokens longer than 32 bytes).
+
+Text is tokenized by llama.cpp, except for models whose vocabulary is gpt-oss's o200k_harmony:
+there llama.cpp's gpt-4o pre-tokenizer splits scripts with combining marks differently from
+OpenAI's, so the worker builds tiktoken's exact BPE from the model's own token bytes
+(:mod:`gptoss_desktop.core.harmony.o200k`) and tokenizes with that.
 """
 
 from __future__ import annotations
@@ -21,9 +26,35 @@ import llama_cpp
 from llama_cpp import _internals as internals
 
 from gptoss_desktop.core.engine.decoding import Utf8Stream, hold_back_for_stops
+from gptoss_desktop.core.errors import HarmonyError
+from gptoss_desktop.core.harmony import o200k
 from gptoss_desktop.worker.memory import peak_rss_bytes
 
 PROMPT_SLICE = 64  # tokens evaluated between two looks at the cancel flag
+
+
+class _InertChatFormatter:
+    """Stands in for the binding's ``Jinja2ChatFormatter``: keeps the template text, compiles
+    nothing. ``Llama.__init__`` builds one formatter per ``tokenizer.chat_template*`` key in the
+    GGUF, and compiling a hostile template (Jinja folds ``{{ 'x' * 10**9 }}`` at compile time)
+    took this process to gigabytes. The app never uses the binding's chat completion: it renders
+    templates itself, in a limited helper process (core/templating/templates.py)."""
+
+    def __init__(self, template: str, *args: Any, **kwargs: Any) -> None:
+        self.template = template
+
+    def to_chat_handler(self) -> Callable[..., Any]:
+        def refuse(*args: Any, **kwargs: Any) -> Any:
+            raise RuntimeError("chat completion through llama-cpp-python is disabled here")
+
+        return refuse
+
+
+def _disable_binding_templates() -> None:
+    """Make ``Llama()`` skip compiling the model's chat templates (see _InertChatFormatter)."""
+    import llama_cpp.llama_chat_format as chat_format
+
+    chat_format.Jinja2ChatFormatter = _InertChatFormatter  # type: ignore[misc,assignment]
 
 
 @dataclass
@@ -43,6 +74,7 @@ class LoadedModel:
     def __init__(self, path: str, options: dict[str, Any]) -> None:
         t0 = time.perf_counter()
         n_threads = options.get("n_threads") or max(1, (os.cpu_count() or 2) // 2)
+        _disable_binding_templates()
         self.llm = llama_cpp.Llama(
             model_path=path,
             n_ctx=int(options.get("n_ctx", 4096)),
@@ -66,6 +98,9 @@ class LoadedModel:
         self._piece_cache: dict[int, bytes] = {}
         self._specials: dict[str, Any] | None = None
         self._buf = ctypes.create_string_buffer(64)
+        t1 = time.perf_counter()
+        self.exact, self.tokenizer_note = self._exact_tokenizer()
+        self.tokenizer_build_s = time.perf_counter() - t1
 
     # --- vocabulary -------------------------------------------------------------------
     def piece(self, token: int) -> bytes:
@@ -83,8 +118,62 @@ class LoadedModel:
         self._piece_cache[token] = data
         return data
 
+    def _raw_piece(self, token: int) -> bytes:
+        """Like :meth:`piece`, without filling the cache (for reading the whole vocabulary)."""
+        n = llama_cpp.llama_token_to_piece(self.vocab, token, self._buf, len(self._buf), 0, True)
+        if n < 0:
+            self._buf = ctypes.create_string_buffer(-n + 16)
+            n = llama_cpp.llama_token_to_piece(
+                self.vocab, token, self._buf, len(self._buf), 0, True
+            )
+        return self._buf.raw[: max(n, 0)]
+
+    def _exact_tokenizer(self) -> tuple[Any, str]:
+        """tiktoken's o200k_harmony BPE over this model's token bytes, or None and why not.
+
+        The ranked tokens are the GGUF's token strings (``llama_vocab_get_text``) decoded from
+        GPT-2's byte-to-unicode; read only once the cheap checks (pre-tokenizer, size) pass.
+        """
+        ranked: list[bytes] = []
+
+        def token_bytes(token: int) -> bytes:
+            if token >= o200k.N_MERGEABLE:
+                return self._raw_piece(token)
+            if not ranked:
+                texts = [
+                    llama_cpp.llama_vocab_get_text(self.vocab, t).decode("utf-8")
+                    for t in range(o200k.N_MERGEABLE)
+                ]
+                ranked.extend(o200k.gguf_token_bytes(texts))
+            return ranked[token]
+
+        pre = self.llm.metadata.get("tokenizer.ggml.pre")
+        try:
+            why_not = o200k.recognise(pre, self.n_vocab, token_bytes)
+            if why_not is not None:
+                return None, f"llama.cpp ({why_not})"
+            specials: dict[str, int] = {}
+            for t in range(o200k.N_MERGEABLE, self.n_vocab):
+                specials.setdefault(self._raw_piece(t).decode("utf-8", "replace"), t)
+            return o200k.build_encoding(ranked, specials), "tiktoken (o200k_harmony)"
+        except (HarmonyError, UnicodeDecodeError, ValueError) as exc:
+            # a vocabulary tiktoken cannot use: keep llama.cpp's tokenizer
+            return None, f"llama.cpp (not usable as o200k_harmony: {exc})"
+
+    @property
+    def text_tokenizer(self) -> str:
+        """``tiktoken`` when text is tokenized exactly as OpenAI's o200k_harmony, else ``llama.cpp``."""
+        return "tiktoken" if self.exact is not None else "llama.cpp"
+
     def tokenize(self, text: str, special: bool, add_bos: bool) -> list[int]:
-        return self.llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=special)
+        if self.exact is None:
+            return self.llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=special)
+        if special:
+            ids: list[int] = self.exact.encode(text, allowed_special="all")
+        else:
+            ids = self.exact.encode_ordinary(text)
+        bos = llama_cpp.llama_vocab_bos(self.vocab)
+        return [bos, *ids] if add_bos and bos >= 0 else ids
 
     def add_bos(self) -> bool:
         return bool(llama_cpp.llama_vocab_get_add_bos(self.vocab))
@@ -117,6 +206,8 @@ class LoadedModel:
             "eog": eog,
             "control": control,
             "by_text": by_text,
+            # tiktoken encodes text as text: no special-token literal can become a control id
+            "text_tokenizer": self.text_tokenizer,
         }
 
     def metadata(self) -> dict[str, str]:
@@ -140,6 +231,8 @@ class LoadedModel:
             "eos": specials["eos"],
             "eog": specials["eog"],
             "chat_template": meta.get("tokenizer.chat_template"),
+            "tokenizer": self.tokenizer_note,
+            "tokenizer_build_s": self.tokenizer_build_s,
         }
 
     # --- generation -------------------------------------------------------------------

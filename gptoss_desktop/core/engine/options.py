@@ -125,6 +125,9 @@ class ModelInfo:
     eos: int | None
     eog: list[int]
     chat_template: str | None
+    #: How text is tokenized: ``tiktoken (o200k_harmony)`` for gpt-oss vocabularies (exact),
+    #: else ``llama.cpp (why not)``.
+    tokenizer: str = "llama.cpp"
 
     @classmethod
     def from_wire(cls, d: dict[str, Any]) -> ModelInfo:
