@@ -332,3 +332,10 @@ def test_four_columns_blind_vote_names_a_slot(qtbot: Any, store: Store, pool: En
     assert len(vote.shown_order) == 4
     view.column_count.setValue(2)
     assert len(view.columns) == 2
+
+
+def test_the_chosen_effort_goes_to_every_column(qtbot: Any, store: Store, pool: EnginePool) -> None:
+    view = make_view(qtbot, store, pool, replace(SHORT, reasoning_effort="low"))
+    assert view.effort.currentText() == "low"
+    view.effort.setCurrentText("high")
+    assert view.shared_settings().reasoning_effort == "high"

@@ -89,8 +89,7 @@ def test_chat_compare_and_cli_send_the_same_prompt(
 
     assert chat == compare == cli
     # And the prompt is the rule's: instructions in the developer message, the chosen effort.
-    with EngineClient.start(model) as client:
-        text = client.detokenize(chat)
+    text = w.engines.current.client.detokenize(chat)  # the window's worker, still loaded
     assert f"Reasoning: {EFFORT}" in text
     assert "<|start|>developer<|message|># Instructions\n\n" + INSTRUCTIONS in text
     assert "You are ChatGPT, a large language model trained by OpenAI." in text

@@ -7,6 +7,7 @@ import json
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
+    QComboBox,
     QDoubleSpinBox,
     QHBoxLayout,
     QLabel,
@@ -78,6 +79,13 @@ class CompareToolbar(QWidget):
         self.seed.setValue(-1 if seed is None else seed)
         self.seed.setToolTip("The same seed goes to every column")
         bar.addWidget(self.seed)
+        bar.addWidget(QLabel("Effort"))
+        self.effort = QComboBox()
+        self.effort.addItems(["low", "medium", "high"])
+        self.effort.setCurrentText(settings.reasoning_effort)
+        self.effort.setAccessibleName("Reasoning effort")
+        self.effort.setToolTip("Reasoning effort of gpt-oss columns (the system message)")
+        bar.addWidget(self.effort)
         bar.addStretch(1)
         self.history_button = QToolButton()
         self.history_button.setText("Saved…")

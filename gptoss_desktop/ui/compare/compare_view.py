@@ -105,6 +105,7 @@ class CompareView(QWidget):
             tb.sync_box,
         )
         self.temperature, self.max_tokens, self.seed = tb.temperature, tb.max_tokens, tb.seed
+        self.effort = tb.effort
         self.history_menu, self.export_button = tb.history_menu, tb.export_button
         tb.column_count.valueChanged.connect(self.set_column_count)
         tb.history_menu.aboutToShow.connect(self._fill_history_menu)
@@ -177,6 +178,7 @@ class CompareView(QWidget):
             sampling=sampling,
             max_tokens=self.max_tokens.value(),
             blind=self.blind_box.isChecked(),
+            reasoning_effort=self.effort.currentText(),
         )
 
     def start_comparison(self, prompt: str | None = None) -> CompareRun | None:
