@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -38,6 +39,7 @@ def test_cli_flag_runs_every_check_and_prints_one_ok_line(gptoss_home: Path) -> 
     assert f"data folder writable ({gptoss_home.resolve() / 'data'})" in line
     assert "keychain" in line
     assert "model catalog (" in line
+    assert re.search(r"local API answered on http://127\.0\.0\.1:\d+ \([1-4] tokens\)", line)
     assert "Qt offscreen platform" in line
     assert "SVG icon rendered" in line
     assert proc.stderr == ""
@@ -88,7 +90,8 @@ def test_no_model_fails_with_the_reason(
     assert len(err.splitlines()) == 1
     assert err.startswith("gptoss-desktop self-test FAILED: model: tiny-harmony.gguf: no bundled")
     assert str(tmp_path / "empty") in err
-    # Only the failed check is named; the others passed.
+    # Only the failed checks are named (the API check needs the model too); the others passed.
+    assert "api: tiny-harmony.gguf: no bundled" in err
     assert "data:" not in err and "keychain:" not in err and "qt:" not in err
 
 

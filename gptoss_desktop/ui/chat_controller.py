@@ -256,7 +256,13 @@ class ChatController(QObject):
         # Parented here so that Qt, on this thread, deletes it (and its inbox), never the
         # job's own thread dropping the last Python reference.
         job = GenerationJob(
-            self.store, model.runner, self.settings, prepare, model_label=model.label, parent=self
+            self.store,
+            model.runner,
+            self.settings,
+            prepare,
+            model_label=model.label,
+            gate=self.engines.gate,
+            parent=self,
         )
         job.sig_finished.connect(self._on_finished)
         job.buffer.deliver = self.view.apply  # at most ~60 view updates a second

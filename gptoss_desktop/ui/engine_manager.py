@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
+from gptoss_desktop.core.api.gate import EngineGate
+from gptoss_desktop.core.api.host import EngineHost
 from gptoss_desktop.resources import DEMO_MODEL_LABEL
 from gptoss_desktop.ui.workers import BackgroundTasks
 
@@ -69,6 +71,11 @@ class EngineManager(QObject):
         self.requested_ctx: dict[str, int] = {}
         #: The chats' tools, given to every Harmony runner this manager makes (the tool panel).
         self.tooling: TurnTooling | None = None
+        #: One generation at a time on the loaded model: the chat's turns and the local API's
+        #: requests queue here (FIFO; API requests bounded).
+        self.gate = EngineGate()
+        #: What the local API serves: the model loaded here, kept up to date.
+        self.api_host = EngineHost(self.gate)
         self._closed = False
 
     def state_of(self, path: str) -> str:
@@ -89,6 +96,7 @@ class EngineManager(QObject):
         previous = self.current
         self.current = None
         back = (previous.path, previous.info.n_ctx) if previous is not None else None
+        self.api_host.set_loaded(None, None, None)
         from gptoss_desktop.core.chat.runners import runner_for
         from gptoss_desktop.core.engine import EngineClient, LoadOptions
 
@@ -96,7 +104,8 @@ class EngineManager(QObject):
 
         def work() -> LoadedModel:
             if previous is not None:
-                previous.client.close()
+                with self.gate.turn("window", bounded=False):  # after an API request ends
+                    previous.client.close()
             client = EngineClient.start(path, options, env=self.worker_env)
             try:
                 info = client.info
@@ -128,6 +137,7 @@ class EngineManager(QObject):
             model.client.close()
             return
         self.current = model
+        self.api_host.set_loaded(Path(model.path).stem, Path(model.path), model.client)
         detail = f"Loaded · {model.backend} · {model.info.n_ctx:,}-token context"
         asked = self.requested_ctx.get(model.path)
         if asked and model.info.n_ctx < asked:
@@ -146,13 +156,20 @@ class EngineManager(QObject):
 
     def unload(self) -> None:
         model, self.current = self.current, None
+        self.api_host.set_loaded(None, None, None)
         if model is not None:
-            self._tasks.submit(model.client.close)
+
+            def close() -> None:
+                with self.gate.turn("window", bounded=False):
+                    model.client.close()
+
+            self._tasks.submit(close)
             self.sig_state.emit(model.path, "unloaded", "")
 
     def close(self) -> None:
         """Stop every worker (app exit); waits for a load in progress to end."""
         self._closed = True
+        self.api_host.set_loaded(None, None, None)
         self._tasks.wait(30_000)
         if self.current is not None:
             self.current.client.close()

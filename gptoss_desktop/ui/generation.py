@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
 
+from gptoss_desktop.core.api.gate import EngineGate, GateCancelled
 from gptoss_desktop.core.chat.recorder import SAVE_INTERVAL_S, TurnRecorder, channel_of
 from gptoss_desktop.core.store.records import ChatSettings, Message
 from gptoss_desktop.core.store.store import Store
@@ -90,6 +91,7 @@ class GenerationJob(QObject):
         *,
         model_label: str | None = None,
         save_interval_s: float = SAVE_INTERVAL_S,
+        gate: EngineGate | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -102,6 +104,9 @@ class GenerationJob(QObject):
         self._model_label = model_label
         self._interval = save_interval_s
         self._cancel = threading.Event()
+        #: the model's turn queue, shared with the local API (one generation at a time)
+        self._gate = gate
+        self._gate_cancel: Any = None  # a CancelToken while the job waits for the model
         self._thread = threading.Thread(target=self._run, name="chat-turn", daemon=True)
         self._recorder: TurnRecorder | None = None
 
@@ -110,6 +115,8 @@ class GenerationJob(QObject):
 
     def cancel(self) -> None:
         self._cancel.set()
+        if self._gate_cancel is not None:
+            self._gate_cancel.cancel()
         self.runner.cancel()
 
     @property
@@ -142,9 +149,11 @@ class GenerationJob(QObject):
             if self._cancel.is_set():
                 outcome.cancelled = True
             else:
-                outcome.result = self.runner.run(prepared.history, self.settings, recorder)
+                outcome.result = self._run_turn(prepared, recorder)
                 outcome.cancelled = (
-                    self._cancel.is_set() or outcome.result.stop_reason == "cancelled"
+                    self._cancel.is_set()
+                    or outcome.result is None
+                    or outcome.result.stop_reason == "cancelled"
                 )
             recorder.finish(outcome.result, cancelled=outcome.cancelled)
         except BaseException as exc:  # shown by the window as a banner, never as chat text
@@ -155,3 +164,18 @@ class GenerationJob(QObject):
                     recorder.fail(str(exc) or type(exc).__name__)
         finally:
             self.sig_finished.emit(outcome)
+
+    def _run_turn(self, prepared: Prepared, recorder: TurnRecorder) -> TurnResult | None:
+        """Run the turn when the model is free (the local API may be using it)."""
+        if self._gate is None:
+            return self.runner.run(prepared.history, self.settings, recorder)
+        from gptoss_desktop.core.harmony.cancel import CancelToken
+
+        self._gate_cancel = cancel = CancelToken()
+        if self._cancel.is_set():  # cancelled before the token existed
+            cancel.cancel()
+        try:
+            with self._gate.turn("window", bounded=False, cancel=cancel):
+                return self.runner.run(prepared.history, self.settings, recorder)
+        except GateCancelled:
+            return None

@@ -88,6 +88,10 @@ class MainWindow(QMainWindow):
             app_settings,
         )  # fmt: skip
         self._connect()
+        from gptoss_desktop.ui.api_panel import attach_to as attach_local_api
+
+        #: The "Local API" switch and server (ui/api_panel.py): off unless the user turned it on.
+        self.local_api = attach_local_api(self)
         self._menus()
         # The Harmony tool panel, docked beside the chat right after the first paint (its
         # imports are the heaviest of the window); reading ``tools`` attaches it at once.
@@ -251,6 +255,7 @@ class MainWindow(QMainWindow):
         self.stop_action = self._action(chat, "Stop generating", "Esc", self.chat.stop)
         view = bar.addMenu("&View")
         view.addAction(self.settings_dock.toggleViewAction())
+        view.addAction(self.local_api.dock.toggleViewAction())
         self._action(view, "Compare models", "Ctrl+Shift+C", self.library.show_compare)
         self._action(view, "Chat", "Ctrl+Shift+H", self.show_chat)
         theme = view.addMenu("Theme")
@@ -389,6 +394,7 @@ class MainWindow(QMainWindow):
 
     def _shutdown(self) -> None:
         self.chat.shutdown(timeout=10.0)
+        self.local_api.shutdown()
         if self.compare_page is not None:
             self.compare_page.shutdown(timeout=10.0)
         self.engines.close()

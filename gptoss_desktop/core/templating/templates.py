@@ -111,7 +111,13 @@ class ChatTemplate:
         self._process: LimitedProcess | None = None
         self._template: Any = None
         if isolated:
-            self._process = LimitedProcess("chat-template", memory_bytes=self.limits.memory_bytes)
+            self._process = LimitedProcess(
+                "chat-template",
+                memory_bytes=self.limits.memory_bytes,
+                # A rendered prompt is at most max_output_chars characters (4 bytes each in
+                # UTF-8) plus its header: the app never reads a larger answer.
+                max_reply_bytes=4 * self.limits.max_output_chars + 64 * 1024,
+            )
             self._remote("template.compile", {})
         else:
             self._template = compile_template(source, self.limits)
