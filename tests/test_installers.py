@@ -95,6 +95,17 @@ def test_spec_runs_and_points_at_real_files(monkeypatch: pytest.MonkeyPatch) -> 
     assert "BUNDLE" not in made
 
 
+def test_spec_carries_the_mcp_client(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("mcp")
+    (analysis,) = _run_spec("linux", monkeypatch)["Analysis"]
+    hidden = set(analysis.kwargs["hiddenimports"])
+    # imported only when an MCP server starts, so the spec names them
+    assert {"mcp.client.session", "mcp.client.stdio", "mcp.client.streamable_http"} <= hidden
+    assert {"mcp.shared.exceptions", "httpx2", "gptoss_desktop.core.tools.mcp.runtime"} <= hidden
+    assert any(name.startswith("mcp_types.") for name in hidden)
+    assert "mcp.cli" in analysis.kwargs["excludes"]
+
+
 def test_spec_on_windows_adds_a_console_twin_and_on_macos_an_app(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

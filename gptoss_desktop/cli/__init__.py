@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from gptoss_desktop import __version__
 
-COMMAND_MODULES = ("doctor", "generate", "chat", "models", "tool", "serve")
+COMMAND_MODULES = ("doctor", "generate", "chat", "models", "tool", "serve", "mcp")
 
 
 def build_parser() -> argparse.ArgumentParser:

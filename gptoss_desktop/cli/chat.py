@@ -13,6 +13,7 @@ to it returns, so a tool conversation can be scripted without writing code.
 sandbox, the offline browser over ``--docs DIR``, function tools from the file; a function
 without a built-in ``binding`` is answered on the terminal), and ``--approve ask|all|none``
 says whether each call is shown for y / a / n first (ask, the default), run, or refused.
+``--mcp CONFIG.json`` adds the tools of the MCP servers in an ``mcpServers`` file.
 """
 
 from __future__ import annotations
@@ -54,6 +55,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--tools", default=None, help="real tools: python,browser,FUNCTIONS.json")
     p.add_argument("--docs", default=None, help="folder of documents for the browser tool")
     p.add_argument(
+        "--mcp", default=None, metavar="CONFIG.json",
+        help="MCP servers whose tools the model may call (an mcpServers JSON file)",
+    )  # fmt: skip
+    p.add_argument(
         "--approve", choices=("ask", "all", "none"), default="ask",
         help="before a tool call runs: ask y/n on the terminal, run all, or run none",
     )  # fmt: skip
@@ -81,10 +86,10 @@ def run(args: argparse.Namespace) -> int:
         functions=tuple(_functions(args.function)),
     )
     tools = box = None
-    if args.tools:
+    if args.tools or args.mcp:
         from gptoss_desktop.cli.chat_tools import chat_tools
 
-        tools, box = chat_tools(args.tools, args.docs, args.approve, args.max_tool_calls)
+        tools, box = chat_tools(args.tools, args.docs, args.approve, args.max_tool_calls, args.mcp)
     options = LoadOptions(
         n_ctx=args.ctx, n_threads=args.threads, n_gpu_layers=args.gpu_layers, seed=args.seed
     )
@@ -112,6 +117,8 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if tools:
             tools.close()
+            if tools.mcp_hub is not None:
+                tools.mcp_hub.close()
     if args.json:
         print_json(_report(turns, load_s))
     return 0

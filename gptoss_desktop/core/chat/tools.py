@@ -7,9 +7,12 @@ and ``browser``; ``function_tools`` the function definitions, each with an optio
 ``binding``). :class:`ToolPreferences` are app-wide (the documents folder, the approval mode,
 the call limit) and live in ``tools.json`` in the config folder. :class:`ChatTools` holds one
 chat's python sandbox, browser page stack, function tools and "always allow" memory;
-:meth:`ChatTools.add_function` adds a function answered by a handler of the caller's (MCP
-tools, the API server's client-side tools). :func:`add_to_session` puts a
-:class:`~gptoss_desktop.core.tools.toolbox.ToolBox` into a Harmony session's options.
+:meth:`ChatTools.add_function` adds a function answered by a handler of the caller's (the API
+server's client-side tools). The MCP servers a chat uses are ``mcp:NAME`` entries of
+``enabled_tools`` (a tool turned off in that chat: ``mcp-off:NAME/TOOL``); the servers are
+app-wide (core/tools/mcp, an McpHub given to ChatTools) and their tools join the functions
+each turn. :func:`add_to_session` puts a :class:`~gptoss_desktop.core.tools.toolbox.ToolBox`
+into a Harmony session's options.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from gptoss_desktop.core.tools.functions import (
     FunctionTools,
     HumanAnswer,
 )
+from gptoss_desktop.core.tools.mcp.hub import ChatMcpChoice, McpHub
 from gptoss_desktop.core.tools.python_tool import PythonTool
 from gptoss_desktop.core.tools.results import ToolCall, ToolResult
 from gptoss_desktop.core.tools.scratch import scratch_dir
@@ -56,10 +60,11 @@ class ChatToolConfig:
     browser: bool = False
     functions: tuple[FunctionSpec, ...] = ()
     bindings: Mapping[str, str] = field(default_factory=dict)
+    mcp: ChatMcpChoice = field(default_factory=ChatMcpChoice)
 
     @property
     def any(self) -> bool:
-        return self.python or self.browser or bool(self.functions)
+        return self.python or self.browser or bool(self.functions) or bool(self.mcp.servers)
 
     def binding(self, name: str) -> str:
         return self.bindings.get(name, HUMAN)
@@ -76,12 +81,14 @@ class ChatToolConfig:
             if isinstance(item.get("binding"), str) and item["binding"] in BINDINGS:
                 bindings[spec.name] = item["binding"]
         return cls(PYTHON in settings.enabled_tools, BROWSER in settings.enabled_tools,
-                   tuple(specs), bindings)  # fmt: skip
+                   tuple(specs), bindings,
+                   ChatMcpChoice.from_enabled(settings.enabled_tools))  # fmt: skip
 
     def applied_to(self, settings: ChatSettings) -> ChatSettings:
         """``settings`` with this tool choice (other settings kept)."""
         enabled = [t for t in settings.enabled_tools if t not in (PYTHON, BROWSER)]
         enabled += [name for name, on in ((BROWSER, self.browser), (PYTHON, self.python)) if on]
+        enabled = list(self.mcp.applied_to(enabled))
         functions = []
         for spec in self.functions:
             item: dict[str, Any] = {"name": spec.name, "description": spec.description}
@@ -147,8 +154,10 @@ class ChatTools:
         ask: Asker,
         human: HumanAnswer,
         sandbox_namespaces: str = "auto",
+        mcp_hub: McpHub | None = None,
     ) -> None:
         self.paths = paths
+        self.mcp_hub = mcp_hub  # app-wide MCP servers; this chat's use ends with close()
         self.chat_key = chat_key
         self.scratch = scratch_dir(paths, chat_key)
         self._ask = ask
@@ -256,11 +265,14 @@ class ChatTools:
         config: ChatToolConfig,
         prefs: ToolPreferences,
         on_result: Callable[[ToolCall, ToolResult], None] | None = None,
+        start_servers: bool = True,
     ) -> tuple[ToolBox, list[str]]:
         """The chat's tools for one turn, and why a chosen tool is off (said to the user).
 
         Python stays off where the sandbox cannot be set up; the browser where the documents
-        folder is missing. Neither is then offered to the model."""
+        folder is missing; an MCP server that is off, refused or does not start. None of them
+        is then offered to the model. ``start_servers=False`` offers only the tools of MCP
+        servers listed before (for a token count on the GUI thread: nothing starts there)."""
         problems: list[str] = []
         python = None
         if self._python is not None and self._python.unavailable:
@@ -277,7 +289,12 @@ class ChatTools:
             except ToolError as exc:
                 problems.append(f"The browser tool is off: {exc.message}")
         functions = self.functions(config) if (config.functions or self._handled) else None
-        box = ToolBox(python=python, browser=browser, functions=functions,
+        mcp = None
+        if self.mcp_hub is not None and config.mcp.servers:
+            taken = [s.name for s in functions.specs] if functions is not None else []
+            mcp = self.mcp_hub.toolset(self.chat_key, config.mcp, taken=taken, start=start_servers)
+            problems += mcp.problems
+        box = ToolBox(python=python, browser=browser, functions=functions, mcp=mcp,
                       policy=self.update_policy(prefs), on_result=on_result)  # fmt: skip
         return box, problems
 
@@ -289,6 +306,8 @@ class ChatTools:
             python.close()
         if browser is not None:
             browser.index.close()
+        if self.mcp_hub is not None:
+            self.mcp_hub.release(self.chat_key)  # servers no other chat uses stop
 
 
 def add_to_session(options: dict[str, Any], box: ToolBox) -> dict[str, Any]:

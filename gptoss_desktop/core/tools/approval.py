@@ -41,6 +41,7 @@ class ApprovalRequest:
     call: ToolCall
     call_number: int  # 1 for the first call of this turn
     max_calls_per_turn: int
+    source: str = ""  # where the tool comes from when not the app ("MCP server time")
 
     @property
     def arguments_text(self) -> str:

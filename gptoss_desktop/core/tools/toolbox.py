@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from gptoss_desktop.core.errors import ToolError
 from gptoss_desktop.core.harmony.model import ToolNamespace
 from gptoss_desktop.core.tools.approval import ApprovalPolicy
 from gptoss_desktop.core.tools.browser.session import BrowserSession
-from gptoss_desktop.core.tools.functions import FunctionTools
+from gptoss_desktop.core.tools.functions import FunctionSpec, FunctionTools
 from gptoss_desktop.core.tools.namespaces import (
     browser_namespace,
     functions_namespace,
@@ -23,6 +24,9 @@ from gptoss_desktop.core.tools.namespaces import (
 )
 from gptoss_desktop.core.tools.python_tool import PythonTool
 from gptoss_desktop.core.tools.results import Arguments, ToolCall, ToolHandler, ToolResult
+
+if TYPE_CHECKING:
+    from gptoss_desktop.core.tools.mcp import McpTools
 
 
 class ToolBox:
@@ -36,10 +40,12 @@ class ToolBox:
         functions: FunctionTools | None = None,
         policy: ApprovalPolicy | None = None,
         on_result: Callable[[ToolCall, ToolResult], None] | None = None,
+        mcp: McpTools | None = None,
     ) -> None:
         self.python = python
         self.browser = browser
         self.functions = functions
+        self.mcp = mcp  # MCP servers' tools, offered as functions
         self.policy = policy
         self.on_result = on_result
 
@@ -54,9 +60,13 @@ class ToolBox:
 
     def developer_namespace(self) -> ToolNamespace | None:
         """Function tools for the developer message (None when there are none)."""
-        if self.functions is None or not self.functions.specs:
-            return None
-        return functions_namespace(self.functions.specs)
+        specs = self.function_specs()
+        return functions_namespace(specs) if specs else None
+
+    def function_specs(self) -> list[FunctionSpec]:
+        """The user's function tools, then the MCP servers' tools."""
+        specs = list(self.functions.specs) if self.functions is not None else []
+        return specs + (self.mcp.specs if self.mcp is not None else [])
 
     def handler_for(self, recipient: str) -> ToolHandler | None:
         namespace = recipient.split(".", 1)[0]
@@ -64,6 +74,8 @@ class ToolBox:
             return self.python.handle
         if namespace == "browser" and self.browser is not None:
             return self.browser.handle
+        if namespace == "functions" and self.mcp is not None and self.mcp.handles(recipient):
+            return self.mcp.handle
         if namespace == "functions" and self.functions is not None:
             return self.functions.handle
         return None
@@ -73,7 +85,7 @@ class ToolBox:
         started = time.monotonic()
         handler = self.handler_for(call.recipient)
         if handler is None:
-            on = sorted(self.system_namespaces()) + (["functions"] if self.functions else [])
+            on = sorted(self.system_namespaces()) + (["functions"] if self.function_specs() else [])
             result = ToolResult(
                 call.recipient,
                 f"There is no tool {call.recipient!r} in this chat; available: {', '.join(on) or 'none'}.",
@@ -112,9 +124,12 @@ class ToolBox:
 
             def run(name: str, arguments: Arguments) -> str:
                 full = name if "." in name or name == "python" else f"functions.{name}"
-                result = handler(full if recipient == "functions" else recipient, arguments)
+                routed = recipient.startswith("functions")
+                result = handler(full if routed else recipient, arguments)
                 if self.on_result is not None:
                     self.on_result(ToolCall(full, arguments), result)
+                if result.is_error and self.mcp is not None and handler == self.mcp.handle:
+                    raise ToolError(result.text)  # the session tells the model {"error": ...}
                 return result.text
 
             return run
@@ -128,6 +143,9 @@ class ToolBox:
         if self.functions is not None:
             for spec in self.functions.specs:
                 handlers[spec.name] = via("functions")
+        if self.mcp is not None:
+            for spec in self.mcp.specs:
+                handlers[spec.name] = via(f"functions.{spec.name}")
         return handlers
 
     def close(self) -> None:

@@ -2,7 +2,8 @@
 
 Approval mode shows the call with its full arguments, editable, and three answers: Allow
 once, Always allow for this chat, Deny (with an optional reason the model is told). Result
-mode asks for the result of a function the user answers by hand. The card answers a
+mode asks for the result of a function the user answers by hand. Start mode shows the exact
+command line of an MCP server about to start for the first time: Allow or Don't allow. The card answers a
 :class:`~gptoss_desktop.ui.tools.prompts.PendingPrompt`; the waiting turn then goes on.
 """
 
@@ -25,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from gptoss_desktop.core.tools.approval import Approval, Decision
-from gptoss_desktop.ui.tools.prompts import APPROVAL, PendingPrompt
+from gptoss_desktop.ui.tools.prompts import APPROVAL, START, PendingPrompt
 from gptoss_desktop.ui.tools.trace import pretty_arguments
 
 RAW_TEXT_TOOLS = ("python",)  # tools whose arguments are plain text (code), not JSON
@@ -83,15 +84,23 @@ class ApprovalCard(QFrame):
     # --- showing -------------------------------------------------------------------------------
     def show_prompt(self, pending: PendingPrompt) -> None:
         self.pending = pending
+        if pending.kind == START:
+            self._show_start(pending)
+            return
+        self.editor.setReadOnly(False)
+        self.allow_once.setText("Allow once")
+        self.deny.setText("Deny")
         approval = pending.kind == APPROVAL
         recipient = pending.recipient
         if approval:
             assert pending.request is not None
             request = pending.request
             self.title.setText(f"<b>The model wants to call {recipient}</b>")
+            origin = f"It is a tool of {request.source}. " if request.source else ""
             self.info.setText(
-                f"Tool call {request.call_number} of at most {request.max_calls_per_turn} "
-                "this turn. It runs exactly with the arguments below; you may edit them first."
+                f"{origin}Tool call {request.call_number} of at most "
+                f"{request.max_calls_per_turn} this turn. It runs exactly with the arguments "
+                "below; you may edit them first."
             )
             text = request.arguments_text
             self._shown_text = text if recipient in RAW_TEXT_TOOLS else pretty_arguments(text)
@@ -119,6 +128,27 @@ class ApprovalCard(QFrame):
         self.show()
         self.editor.setFocus()
 
+    def _show_start(self, pending: PendingPrompt) -> None:
+        server = pending.server
+        self.title.setText(f"<b>Start the MCP server {server.name}?</b>")
+        self.info.setText(
+            "This chat uses it, and it has not run before. The app will run exactly this "
+            "command on your computer, with your rights. Your answer is remembered for this "
+            "command line."
+        )
+        self._shown_text = server.command_line
+        self.editor.setPlainText(self._shown_text)
+        self.editor.setReadOnly(True)
+        self.editor.setFixedHeight(self.editor.fontMetrics().lineSpacing() * 3 + 14)
+        self.allow_once.setText("Allow")
+        self.deny.setText("Don't allow")
+        for b in (self.always, self.reason, self.send_result, self.send_error, self.problem):
+            b.setVisible(False)
+        for b in (self.allow_once, self.deny):
+            b.setVisible(True)
+            b.setEnabled(True)
+        self.show()
+
     def close_prompt(self) -> None:
         self.pending = None
         self.hide()
@@ -131,7 +161,7 @@ class ApprovalCard(QFrame):
         if text == self._shown_text:
             return None
         pending = self.pending
-        if pending is not None and pending.recipient in RAW_TEXT_TOOLS:
+        if pending is not None and (pending.recipient in RAW_TEXT_TOOLS or pending.kind == START):
             return text
         try:
             value = json.loads(text)

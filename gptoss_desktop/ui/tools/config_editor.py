@@ -1,5 +1,6 @@
 """The tool settings of a chat: built-in python and browser on or off, the documents folder,
-function tools with their JSON-schema editor, and how calls are approved.
+function tools with their JSON-schema editor, MCP servers (app-wide list, per-chat choice of
+servers and tools), and how calls are approved.
 
 ``ToolConfigEditor(config, prefs, check_sandbox=...)`` edits copies; after ``exec()`` returns
 Accepted, :meth:`ToolConfigEditor.result_config` and :meth:`result_preferences` hold the
@@ -34,7 +35,9 @@ from PySide6.QtWidgets import (
 from gptoss_desktop.core.chat.tools import ChatToolConfig, ToolPreferences
 from gptoss_desktop.core.errors import GptossError
 from gptoss_desktop.core.tools.approval import ApprovalMode
+from gptoss_desktop.core.tools.mcp import McpSettings
 from gptoss_desktop.ui.tools.function_editor import FunctionEditor
+from gptoss_desktop.ui.tools.mcp_editor import KnownTools, McpServersEditor
 
 APPROVAL_LABELS = {
     ApprovalMode.ASK: "Ask me before each call",
@@ -55,12 +58,14 @@ class ToolConfigEditor(QDialog):
         prefs: ToolPreferences,
         *,
         check_sandbox: SandboxCheck | None = None,
+        mcp: McpSettings | None = None,
+        known_tools: KnownTools | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("ToolConfigEditor")
         self.setWindowTitle("Tools for this chat")
-        self.resize(760, 620)
+        self.resize(760, 780)
         self._check_sandbox = check_sandbox
         self._relay = _CheckRelay(self)
         self._relay.sig_done.connect(self._on_checked)
@@ -95,6 +100,9 @@ class ToolConfigEditor(QDialog):
         self.functions = FunctionEditor()
         QVBoxLayout(functions).addWidget(self.functions)
 
+        self.mcp = McpServersEditor()
+        self.mcp.set_values(mcp or McpSettings(), config.mcp, known_tools)
+
         approval = QGroupBox("Approval (all chats)")
         self.approval = QComboBox()
         for mode, label in APPROVAL_LABELS.items():
@@ -114,6 +122,7 @@ class ToolConfigEditor(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(builtins)
         layout.addWidget(functions, 1)
+        layout.addWidget(self.mcp, 1)
         layout.addWidget(approval)
         layout.addWidget(self.buttons)
 
@@ -136,8 +145,13 @@ class ToolConfigEditor(QDialog):
     def result_config(self) -> ChatToolConfig:
         specs, bindings = self.functions.functions()
         return ChatToolConfig(
-            self.python_box.isChecked(), self.browser_box.isChecked(), tuple(specs), bindings
-        )
+            self.python_box.isChecked(), self.browser_box.isChecked(), tuple(specs), bindings,
+            self.mcp.result_choice(),
+        )  # fmt: skip
+
+    def result_mcp_settings(self) -> McpSettings:
+        """The app-wide MCP server list (servers imported or removed here)."""
+        return self.mcp.result_settings()
 
     def result_preferences(self) -> ToolPreferences:
         docs = self.docs_edit.text().strip() or None

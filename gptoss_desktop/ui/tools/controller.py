@@ -20,6 +20,7 @@ from gptoss_desktop.core.errors import GptossError, ToolError
 from gptoss_desktop.core.paths import AppPaths
 from gptoss_desktop.core.store.records import ChatSettings
 from gptoss_desktop.core.tools.browser import LinkedAnswer, link_citations
+from gptoss_desktop.core.tools.mcp import McpHub, McpSettings, McpTool, TrustedCommands
 from gptoss_desktop.ui.tools.config_editor import ToolConfigEditor
 from gptoss_desktop.ui.tools.prompts import PromptBridge
 from gptoss_desktop.ui.tools.tool_panel import ToolPanel
@@ -32,6 +33,7 @@ PANEL_TITLE = "Tool use"
 def tools_summary(config: ChatToolConfig, prefs: ToolPreferences) -> str:
     names = [n for n, on in (("python", config.python), ("browser", config.browser)) if on]
     names += [f"functions.{s.name}" for s in config.functions]
+    names += [f"MCP {name}" for name in config.mcp.servers]
     if not names:
         return "No tools in this chat"
     mode = {"ask": "ask first", "all": "no asking", "none": "tools off"}[prefs.approval.value]
@@ -55,11 +57,19 @@ class ToolPanelController(QObject):
             self.preferences = ToolPreferences.load(paths.config_dir)
         except ToolError as exc:
             self.preferences, self.problem = ToolPreferences(), exc.message
+        try:
+            mcp_settings = McpSettings.load(paths.config_dir)
+        except ToolError as exc:
+            mcp_settings, self.problem = McpSettings(), exc.message
         self.recorder = TraceRecorder()
         self.prompts = PromptBridge(self)
+        self.mcp = McpHub(
+            mcp_settings, trust=TrustedCommands(paths.config_dir),
+            confirm_start=self.prompts.confirm_start, on_tools_changed=self._mcp_tools_changed,
+        )  # fmt: skip
         self.wiring = ToolWiring(
             paths, self.prompts, self.recorder, preferences=lambda: self.preferences,
-            sandbox_namespaces=sandbox_namespaces,
+            sandbox_namespaces=sandbox_namespaces, mcp_hub=self.mcp,
         )  # fmt: skip
         self.panel = ToolPanel(self.recorder, self.prompts)
         self.panel.sig_reset_python.connect(self.reset_python)
@@ -90,6 +100,8 @@ class ToolPanelController(QObject):
             ChatToolConfig.from_settings(settings),
             self.preferences,
             check_sandbox=lambda: self.wiring.chat_tools(key).check_python(),
+            mcp=self.mcp.settings,
+            known_tools=self.mcp.known_tools,
             parent=parent or self.panel,
         )
         self.editor = editor
@@ -97,6 +109,7 @@ class ToolPanelController(QObject):
             if editor.exec() != QDialog.DialogCode.Accepted:
                 return None
             self.set_preferences(editor.result_preferences())
+            self.set_mcp_settings(editor.result_mcp_settings())
             new = editor.result_config().applied_to(settings)
         finally:
             self.editor = None
@@ -111,6 +124,21 @@ class ToolPanelController(QObject):
         except OSError as exc:
             raise GptossError(f"The tool settings could not be saved: {exc.strerror}.") from None
 
+    def set_mcp_settings(self, settings: McpSettings) -> None:
+        """The app-wide MCP servers; saved, and servers that changed or went are stopped."""
+        if settings == self.mcp.settings:
+            return
+        try:
+            settings.save(self.paths.config_dir)
+        except OSError as exc:
+            raise GptossError(f"The MCP servers could not be saved: {exc.strerror}.") from None
+        self.mcp.set_settings(settings)
+
+    def _mcp_tools_changed(self, server: str, tools: list[McpTool]) -> None:
+        """notifications/tools/list_changed (on the MCP thread; the recorder is thread-safe)."""
+        names = ", ".join(t.name for t in tools) or "none"
+        self.recorder.notice(f"MCP server {server} changed its tools; the next turn has: {names}")
+
     def linked_answer(self, text: str, chat_key: str | None = None) -> LinkedAnswer | None:
         """``text`` with its browser citations as Markdown links to the documents (for the
         chat view), or None when the chat has not browsed."""
@@ -123,9 +151,10 @@ class ToolPanelController(QObject):
         tools.reset_python()
 
     def close(self) -> None:
-        """Answer open questions (the turn ends) and stop every sandbox."""
+        """Answer open questions (the turn ends), stop every sandbox and MCP server."""
         self.prompts.cancel()
         self.wiring.close()
+        self.mcp.close()
 
 
 class _CloseWatcher(QObject):

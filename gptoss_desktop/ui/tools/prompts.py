@@ -1,8 +1,9 @@
 """Questions from the turn's thread to the user, answered on the GUI thread.
 
 :class:`PromptBridge` implements :class:`~gptoss_desktop.ui.tools.wiring.UserPrompts`: the
-turn's worker thread calls :meth:`PromptBridge.ask` (approve a tool call) or
-:meth:`PromptBridge.answer` (type a function's result); the question travels to the GUI thread
+turn's worker thread calls :meth:`PromptBridge.ask` (approve a tool call),
+:meth:`PromptBridge.answer` (type a function's result) or :meth:`PromptBridge.confirm_start`
+(may this MCP server's command line run, asked once per command line); the question travels to the GUI thread
 by a queued signal and the worker waits on a :class:`threading.Event` until the user answers
 (or the turn is cancelled). The GUI thread never waits.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal
 
@@ -18,17 +20,19 @@ from gptoss_desktop.core.errors import ToolError
 from gptoss_desktop.core.tools.approval import Approval, ApprovalRequest, Decision
 from gptoss_desktop.core.tools.results import ToolCall
 
-APPROVAL, RESULT = "approval", "result"
+APPROVAL, RESULT, START = "approval", "result", "start"
 STOPPED = "the turn was stopped before the user answered"
 
 
 @dataclass(eq=False)
 class PendingPrompt:
-    """One open question. ``kind`` is ``approval`` (``request`` set) or ``result`` (``call``)."""
+    """One open question. ``kind`` is ``approval`` (``request`` set), ``result`` (``call``) or
+    ``start`` (``server``: an McpServerConfig)."""
 
     kind: str
     request: ApprovalRequest | None = None
     call: ToolCall | None = None
+    server: Any = None
     approval: Approval | None = None
     result: str | None = None
     result_is_error: bool = False
@@ -37,6 +41,8 @@ class PendingPrompt:
 
     @property
     def recipient(self) -> str:
+        if self.server is not None:
+            return f"MCP server {self.server.name}"
         call = self.request.call if self.request is not None else self.call
         return call.recipient if call is not None else ""
 
@@ -110,6 +116,15 @@ class PromptBridge(QObject):
         if pending.result_is_error:
             raise ToolError(pending.result or "the user reported an error")
         return pending.result
+
+    def confirm_start(self, server: Any) -> bool | None:
+        """Whether the user lets this MCP server's exact command line run (None: the turn
+        was stopped before they answered)."""
+        pending = PendingPrompt(START, server=server)
+        self._wait(pending)
+        if pending.cancelled or pending.approval is None:
+            return None
+        return pending.approval.decision != Decision.DENY
 
     def cancel(self) -> None:
         """Settle every open question (the turn was stopped); safe from any thread."""

@@ -147,6 +147,8 @@ def _source(result: ToolResult | None) -> str:
     binding = result.data.get("binding")
     if binding == "human":
         return "typed by you"
+    if isinstance(binding, str) and binding.startswith("mcp:"):
+        return f"MCP server {binding[4:]}"
     if binding:
         return f"built-in {binding}"
     return result.tool_name.split(".", 1)[0]

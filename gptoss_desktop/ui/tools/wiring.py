@@ -14,8 +14,8 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Protocol
 
 from gptoss_desktop.core.chat.tools import (
     ChatToolConfig,
@@ -44,6 +44,9 @@ from gptoss_desktop.core.tools.results import ToolCall, ToolResult
 from gptoss_desktop.ui.tools.raw import RawDecoder, RecordingEngine
 from gptoss_desktop.ui.tools.trace import GenerationRecord, TraceRecorder
 
+if TYPE_CHECKING:
+    from gptoss_desktop.core.tools.mcp import McpHub, McpServerConfig, McpTools
+
 MAX_CHATS = 8
 UNSAVED = "unsaved"
 DECISION_WORDS = {
@@ -67,6 +70,10 @@ class UserPrompts(Protocol):
         """Answer every open question now (deny / no result): the turn was stopped."""
         ...
 
+    def confirm_start(self, server: McpServerConfig) -> bool | None:
+        """May this MCP server's command line run? Asked once per command line."""
+        ...
+
 
 @dataclass
 class _Setup:
@@ -75,6 +82,7 @@ class _Setup:
     prefs: ToolPreferences
     decoder: RawDecoder
     problems: list[str]
+    mcp: McpTools | None = None
 
 
 class ToolWiring:
@@ -88,8 +96,11 @@ class ToolWiring:
         *,
         preferences: Callable[[], ToolPreferences] = ToolPreferences,
         sandbox_namespaces: str = "auto",
+        mcp_hub: McpHub | None = None,
     ) -> None:
         self.paths = paths
+        self.mcp_hub = mcp_hub
+        self._mcp: McpTools | None = None  # the MCP tools of the turn in progress
         self.prompts = prompts
         self.recorder = recorder
         self.preferences = preferences
@@ -108,7 +119,7 @@ class ToolWiring:
             if tools is None:
                 tools = ChatTools(
                     self.paths, key, ask=self._ask, human=self._answer,
-                    sandbox_namespaces=self._namespaces,
+                    sandbox_namespaces=self._namespaces, mcp_hub=self.mcp_hub,
                 )  # fmt: skip
                 self._chats[key] = tools
                 while len(self._chats) > MAX_CHATS:
@@ -134,7 +145,8 @@ class ToolWiring:
         options: dict[str, Any],
     ) -> tuple[HarmonyEngine, dict[str, Any]]:
         """The engine and ChatSession keyword arguments for a turn of the chat ``history``
-        belongs to (``settings``: its ChatSettings). Starts nothing."""
+        belongs to (``settings``: its ChatSettings). Starts the chat's MCP servers when
+        called off the GUI thread; on it, nothing starts."""
         key = chat_key(history)
         tools = self.chat_tools(key)
         config = ChatToolConfig.from_settings(settings)
@@ -144,12 +156,17 @@ class ToolWiring:
         recording = RecordingEngine(engine, on_batch=decoder.remember)
         options = {**options, "vocab": vocab}
         problems: list[str] = []
+        mcp = None
+        off_gui = threading.current_thread() is not threading.main_thread()
+        if self.mcp_hub is not None and off_gui and not config.mcp.servers:
+            self.mcp_hub.use(key, ())  # this chat uses no MCP server (any more)
         if config.any or tools.has_handled_functions:
-            box, problems = tools.toolbox(config, prefs, self._on_result)
+            box, problems = tools.toolbox(config, prefs, self._on_result, start_servers=off_gui)
+            mcp = box.mcp
             options = add_to_session(options, box)
             options["approve"] = self._approve_hook(tools)
             options["max_tool_calls"] = prefs.max_calls_per_turn
-        recording.setup = _Setup(tools, config, prefs, decoder, problems)
+        recording.setup = _Setup(tools, config, prefs, decoder, problems, mcp)
         return recording, options
 
     def send(
@@ -165,6 +182,7 @@ class ToolWiring:
         if not isinstance(recording, RecordingEngine) or setup is None:
             raise ToolError("this chat session was not set up for tools; start the turn again")
         self.current_key = setup.tools.chat_key
+        self._mcp = setup.mcp
         setup.tools.policy.begin_turn()
         self.recorder.begin_turn(
             text,
@@ -213,8 +231,17 @@ class ToolWiring:
     # --- tools and approval ------------------------------------------------------------------
     def _on_result(self, _call: ToolCall, result: ToolResult) -> None:
         self.recorder.tool_result(result)
+        notice = result.data.get("notice")
+        if isinstance(notice, str) and notice:
+            self.recorder.notice(notice)  # an MCP server failed or its result was cut
 
     def _ask(self, request: ApprovalRequest) -> Approval:
+        mcp = self._mcp
+        exposed = mcp.find(request.call.recipient) if mcp is not None else None
+        if exposed is not None:
+            request = replace(
+                request, source=f"MCP server {exposed.tool.server} (its tool {exposed.tool.name})"
+            )
         self.recorder.awaiting_approval(request.call.recipient)
         answer = self.prompts.ask(request)
         self._decision = DECISION_WORDS[answer.decision]
