@@ -58,7 +58,11 @@ _HARNESS = textwrap.dedent(
         except ChatTemplateError as exc:
             out[name] = [exc.message, time.monotonic() - t0]
         template = None
-    out["self_maxrss_kib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # VmHWM, not RUSAGE_SELF: Linux carries the parent's peak into ru_maxrss across vfork+exec,
+    # so pytest's own peak would show up here.
+    with open("/proc/self/status") as status:
+        hwm = [line for line in status if line.startswith("VmHWM:")][0]
+    out["self_maxrss_kib"] = int(hwm.split()[1])
     out["children_maxrss_kib"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     print(json.dumps(out))
     """
