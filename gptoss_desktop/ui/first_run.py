@@ -248,8 +248,9 @@ class FirstRunPage(QScrollArea):
         """Offer the usable gpt-oss files found in other apps' folders (a ``Discovery``)."""
         while self.found_layout.count():
             item = self.found_layout.takeAt(0)
-            if item is not None and item.widget() is not None:
-                item.widget().deleteLater()
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                widget.deleteLater()
         self.found_buttons = []
         usable = discovery.usable_gpt_oss
         if not usable:

@@ -71,6 +71,8 @@ class LibraryActions(QObject):
     def __init__(self, parts: LibraryParts, app_settings: AppSettings) -> None:
         super().__init__(parts.parent)
         self.p = parts
+        #: After a restart: offers the last model once the model list is filled.
+        self._offer_last: Callable[[], None] | None = None
         #: The app's settings (saved through here); the window reads them here.
         self.app_settings = app_settings
         #: The compare page, made on first use.
@@ -249,7 +251,7 @@ class LibraryActions(QObject):
 
         def done(models: list[tuple[str, str]]) -> None:
             self.p.model_picker.set_models(models, select or settings.last_model)
-            offer, self._offer_last = getattr(self, "_offer_last", None), None
+            offer, self._offer_last = self._offer_last, None
             if offer is not None:
                 offer()
 

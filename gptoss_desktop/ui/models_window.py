@@ -138,6 +138,7 @@ class ModelsWindow(QWidget):
         )
         self._memory: MemoryInfo | None = None
         self._rows: dict[int, int] = {}  # download task id -> row
+        self._error_task: int | None = None  # the download whose error the banner shows
         self._states: dict[int, str] = {}  # download task id -> last state
 
         layout = QVBoxLayout(self)
@@ -429,7 +430,7 @@ class ModelsWindow(QWidget):
             )
             self.banner.show_message(f"{s.title}: {s.error}.{hint}", kind="error")
             self._error_task = s.id
-        elif s.state in ("running", "done") and getattr(self, "_error_task", None) == s.id:
+        elif s.state in ("running", "done") and self._error_task == s.id:
             self.banner.hide()  # the error it showed is no longer true
             self._error_task = None
         self._states[s.id] = s.state

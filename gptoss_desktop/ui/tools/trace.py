@@ -184,7 +184,7 @@ class TraceRecorder:
                 self._by_chat.move_to_end(self.chat)
                 while len(self._by_chat) > KEPT_CHATS:
                     self._by_chat.popitem(last=False)
-            self._trace = self._by_chat.pop(key, None) or TurnTrace()
+            self._trace = self._by_chat.pop(key) if key in self._by_chat else TurnTrace()
             self.chat = key
             self._open = self._call = None
             self._pending_result = None
