@@ -261,6 +261,12 @@ class WorkerServer:
             time.sleep(3600)
         elif how == "exit":
             os._exit(3)
+        elif how == "bare" and self.model is not None:
+            from gptoss_desktop.worker.bare import run
+
+            result = run(self.model.llm, msg["what"], msg["tokens"], int(msg.get("n", 0)))
+            self.send({"id": msg.get("id"), "ok": True, **result})
+            return
         self.send({"id": msg.get("id"), "ok": True})
 
 

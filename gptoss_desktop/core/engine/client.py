@@ -212,9 +212,10 @@ class EngineClient:
     def backend(self) -> BackendInfo:
         return BackendInfo.from_wire(self._call("backend", {})["backend"])
 
-    def debug(self, how: str, timeout: float = REQUEST_TIMEOUT) -> None:
-        """Failure injection, honoured only by workers started with GPTOSS_WORKER_TEST_HOOKS=1."""
-        self._call("debug", {"how": how}, timeout)
+    def debug(self, how: str, timeout: float = REQUEST_TIMEOUT, **fields: Any) -> dict[str, Any]:
+        """Failure injection and the benchmark's bare llama-cpp-python baseline; honoured only
+        by workers started with GPTOSS_WORKER_TEST_HOOKS=1."""
+        return self._call("debug", {"how": how, **fields}, timeout)
 
     # --- generation -----------------------------------------------------------------------
     def generate(self, request: GenerateRequest) -> Generation:
