@@ -459,3 +459,41 @@ def _message(
     elif verdict == "will_not_fit":
         text += "; choose a smaller model or quantization"
     return text
+
+
+def load_plan(fit: FitEstimate, backend: str = "CPU") -> dict[str, Any]:
+    """How the worker will load the model, from an estimate: the settings the app passes and
+    the figures behind them (``gptoss-desktop doctor`` and ``models info`` print this)."""
+    on_gpu = backend != "CPU" and fit.suggested_gpu_layers != 0
+    all_gpu = on_gpu and fit.suggested_gpu_layers == -1 and not fit.suggested_cpu_moe
+    return {
+        "n_ctx": fit.n_ctx,
+        "n_gpu_layers": fit.suggested_gpu_layers if on_gpu else 0,
+        "n_cpu_moe": fit.suggested_cpu_moe if on_gpu else 0,
+        "use_mmap": backend == "Metal" or all_gpu,
+        "flash_attn": "auto",
+        "kv_cache_type": fit.kv_cache_type,
+        "swa_full": fit.swa_full,
+        "ram_gib": round(fit.ram_needed_bytes / GiB, 2),
+        "gpu_gib": round(fit.gpu_needed_bytes / GiB, 2),
+        "kv_gib": round(fit.kv_cache_bytes / GiB, 2),
+        "kv_sliding_only_gib": round(fit.kv_small_swa_bytes / GiB, 2),
+        "verdict": fit.verdict,
+    }
+
+
+def plan_text(plan: dict[str, Any]) -> str:
+    layers = plan["n_gpu_layers"]
+    where = (
+        "CPU only"
+        if layers == 0
+        else ("all layers on the GPU" if layers == -1 else f"{layers} layers on the GPU")
+    )
+    if plan["n_cpu_moe"]:
+        where += f", experts of the first {plan['n_cpu_moe']} layers in RAM (--cpu-moe {plan['n_cpu_moe']})"
+    return (
+        f"{where}; context {plan['n_ctx']}, KV cache {plan['kv_cache_type']} {plan['kv_gib']} GiB"
+        f" ({plan['kv_sliding_only_gib']} GiB sliding-window only); mmap "
+        f"{'on' if plan['use_mmap'] else 'off'}; flash attention {plan['flash_attn']}; "
+        f"RAM {plan['ram_gib']} GiB, GPU {plan['gpu_gib']} GiB"
+    )

@@ -76,7 +76,7 @@ def test_default_estimate_uses_the_gguf_shape() -> None:
     size = path.stat().st_size
     small, big = default_memory_estimate(path, 512), default_memory_estimate(path, 2048)
     assert small > size and big > small  # the KV cache grows with the context
-    assert small >= 512 * MiB  # the fixed llama.cpp overhead of the library's estimate
+    assert small >= size + 32 * MiB  # weights + KV + the runtime floor of the library's estimate
 
 
 def test_default_estimate_of_an_unreadable_header_falls_back_to_file_size(tmp_path: Path) -> None:
