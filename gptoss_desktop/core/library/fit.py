@@ -497,3 +497,12 @@ def plan_text(plan: dict[str, Any]) -> str:
         f"{'on' if plan['use_mmap'] else 'off'}; flash attention {plan['flash_attn']}; "
         f"RAM {plan['ram_gib']} GiB, GPU {plan['gpu_gib']} GiB"
     )
+
+
+def cpu_moe_split(shape: ModelShape, n_ctx: int, n_cpu_moe: int) -> tuple[int, int]:
+    """(GPU bytes, RAM bytes) with every layer offloaded and the experts of the first
+    ``n_cpu_moe`` layers kept in RAM: what the settings slider shows for each position."""
+    kv = shape.kv_bytes(n_ctx)
+    gpu = shape.weights_bytes + kv + shape.compute_bytes(n_ctx, on_gpu=True)
+    moved = min(max(0, n_cpu_moe), shape.n_layer or 0) * shape.expert_layer_bytes()
+    return gpu - moved, shape.runtime_bytes() + moved
