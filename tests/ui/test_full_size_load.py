@@ -19,9 +19,10 @@ def standin_small() -> Path:
     from tests.helpers import SHARED
 
     shape = standin.StandinShape(n_layer=2)
-    if not standin.standin_path(shape).is_file() and not (
-        SHARED / "reference" / "o200k" / "o200k_base.tiktoken"
-    ).is_file():
+    if (
+        not standin.standin_path(shape).is_file()
+        and not (SHARED / "reference" / "o200k" / "o200k_base.tiktoken").is_file()
+    ):
         pytest.skip("needs ../shared/reference/o200k/o200k_base.tiktoken for the real tokenizer")
     return standin.ensure_standin(shape)
 
