@@ -1,12 +1,15 @@
-"""gpt-oss-20B at its real size: the app against bare llama-cpp-python, one after the other.
+"""gpt-oss-20B at its real size: the app against bare llama-cpp-python on the same loaded copy.
 
 The model is the full-size stand-in of bench/standin.py (gpt-oss-20B's exact shape and
 o200k_harmony tokenizer, random weights: the same work per token as the real model), made and
-cached on first use, or ``--model PATH``. Two copies of a 13 GB model do not fit in 24 GB,
-so the app (EngineClient and its worker process) and bare llama-cpp-python (a ``Llama`` in
-this process, with the same settings: context, threads, n_batch/n_ubatch 512, flash attention
-on, no mmap, full SWA cache) take turns; with ``--rounds N`` the turns interleave N times and
-every figure is the median over rounds.
+cached on first use, or ``--model PATH``. Two copies of a 13 GB model do not fit in 24 GB, so
+one worker loads it (flash attention auto, n_batch 512, threads = physical cores, mmap chosen
+for the backend) and the two sides take turns on that one copy, request by request, alternating
+which goes first: the app's path (EngineClient -> frames -> the worker's generation loop) and
+plain llama-cpp-python calls on the worker's own ``Llama`` (``Llama.eval`` for prompts,
+``Llama.generate`` + ``detokenize`` for tokens; worker/bare.py, honoured only with
+GPTOSS_WORKER_TEST_HOOKS=1). Same weights, context and settings, and the machine's noise (a
+shared 2-core VM) falls on both alike. ``--rounds N`` repeats the side-by-side N times.
 
 Reported (``--json`` prints one object):
 - ``gen_ratio``: app / bare generated tokens per second (greedy; target >= 0.98).
@@ -22,6 +25,8 @@ Reported (``--json`` prints one object):
   assistant answers so both sides see the same tokens), time to first token of turn 6 over
   turn 1 for the app; ``ttft_turn_ratio_bare`` the same for bare llama-cpp-python and
   ``ttft_app_over_bare`` the median per-turn ratio.
+
+The whole run takes 10-20 minutes on a 2-core machine (the two 2,048-token prompts dominate).
 
     python bench/scale.py [--json] [--model PATH] [--rounds N] [--layers 2]
 """
