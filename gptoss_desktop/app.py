@@ -58,6 +58,9 @@ def build_window(
 
 def run_gui(argv: list[str] | None = None) -> int:
     """Start the app; return its exit status."""
+    from gptoss_desktop.core.paths import use_private_umask
+
+    use_private_umask()  # also when started without the command-line entry
     os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
     from PySide6.QtCore import Qt
     from PySide6.QtGui import QGuiApplication

@@ -20,3 +20,13 @@ def gptoss_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "home"
     monkeypatch.setenv("GPTOSS_HOME", str(home))
     return home
+
+
+@pytest.fixture(autouse=True)
+def _restore_umask():
+    """``cli.main()`` sets umask 077 for its process (private files, issue #17); tests that
+    call it in-process must not leave that to the tests after them (installer builds...)."""
+    old = os.umask(0o022)
+    os.umask(old)
+    yield
+    os.umask(old)

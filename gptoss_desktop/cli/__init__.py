@@ -43,6 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from gptoss_desktop.core.paths import use_private_umask
+
+    use_private_umask()  # chats, exports, logs and scratch folders: owner only (#17)
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list[:1] == ["--worker"]:
         # Frozen builds have no "python -m": the app binary doubles as the worker.
@@ -54,6 +57,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         from gptoss_desktop.core.tools.sandbox.child import main as sandbox_main
 
         sandbox_main(args_list[1])
+        return 0
+    if args_list[:1] == ["--limited-child"] and len(args_list) == 2:
+        # Frozen builds: the app binary doubles as the limited helper (templates, PDFs).
+        from gptoss_desktop.core.limited import child_main
+
+        child_main(args_list[1])
         return 0
     parser = build_parser()
     args = parser.parse_args(args_list)

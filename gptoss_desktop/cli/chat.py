@@ -24,6 +24,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from gptoss_desktop.cli import terminal
 from gptoss_desktop.cli.common import print_json
 from gptoss_desktop.core.errors import HarmonyError
 
@@ -181,22 +182,23 @@ class _StreamPrinter:
             ToolCallFinished,
         )
 
+        # Model text and tool output are untrusted: on a terminal, escapes are shown escaped.
         if isinstance(event, MessageStart):
             self._channel = event.channel
             self._out = sys.stdout if event.channel == "final" else sys.stderr
             if event.recipient:
-                self._out.write(f"[call {event.recipient}] ")
+                terminal.write(self._out, f"[call {event.recipient}] ")
             elif event.channel != "final":
-                self._out.write(f"[{event.channel or 'message'}] ")
+                terminal.write(self._out, f"[{event.channel or 'message'}] ")
         elif isinstance(event, ContentDelta):
-            self._out.write(event.text)
+            terminal.write(self._out, event.text)
             self._out.flush()
         elif isinstance(event, MessageEnd):
             self._out.write("\n")
             self._out.flush()
         elif isinstance(event, ToolCallFinished):
             tag = "tool error" if event.outcome.is_error else "tool result"
-            print(f"[{tag}] {event.outcome.output}", file=sys.stderr)
+            terminal.write(sys.stderr, f"[{tag}] {event.outcome.output}\n")
 
     def end_turn(self, turn: Any) -> None:
         evaluated = turn.prompt_evaluated

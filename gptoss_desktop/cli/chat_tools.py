@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gptoss_desktop.cli import terminal
 from gptoss_desktop.core.errors import HarmonyError, SandboxUnavailable, ToolError
 from gptoss_desktop.core.tools.approval import ApprovalPolicy, terminal_asker
 from gptoss_desktop.core.tools.results import ToolCall
@@ -36,7 +37,7 @@ class ChatTools:
 
 
 def _ask_line(prompt: str) -> str:
-    sys.stderr.write(prompt)
+    terminal.write(sys.stderr, prompt)
     sys.stderr.flush()
     line = sys.stdin.readline()
     if not line:
@@ -45,7 +46,8 @@ def _ask_line(prompt: str) -> str:
 
 
 def _say(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
+    """A line for the user; the text may quote the model's call arguments: escaped on a tty."""
+    print(terminal.for_terminal(sys.stderr, text), file=sys.stderr, flush=True)
 
 
 def human_answer(call: ToolCall) -> str:
@@ -105,7 +107,7 @@ def _functions(files: list[str], paths: AppPaths) -> FunctionTools:
     from gptoss_desktop.core.tools.scratch import scratch_dir
 
     scratch = scratch_dir(paths, "cli")
-    scratch.mkdir(parents=True, exist_ok=True)
+    scratch.mkdir(parents=True, exist_ok=True, mode=0o700)
     tools = FunctionTools(human=human_answer, context=FunctionContext(scratch=scratch))
     for name in files:
         specs, bindings = load_function_specs(Path(name))

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from gptoss_desktop.cli import terminal
 from gptoss_desktop.core.errors import GptossError
 
 
@@ -16,7 +17,7 @@ def run_command(func: Callable[[argparse.Namespace], int], args: argparse.Namesp
     try:
         return int(func(args) or 0)
     except GptossError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
+        print(terminal.for_terminal(sys.stderr, f"error: {exc.message}"), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -26,6 +27,9 @@ def run_command(func: Callable[[argparse.Namespace], int], args: argparse.Namesp
 
 
 def print_json(obj: Any) -> None:
-    json.dump(obj, sys.stdout, ensure_ascii=False)
+    text = json.dumps(obj, ensure_ascii=False)
+    if terminal.is_terminal(sys.stdout):  # no raw C1 controls or bidi overrides on a terminal
+        text = terminal.escape_json_controls(text)
+    sys.stdout.write(text)
     sys.stdout.write("\n")
     sys.stdout.flush()

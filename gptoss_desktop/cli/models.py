@@ -210,6 +210,12 @@ def cmd_verify(args: argparse.Namespace) -> int:
     except LibraryError:
         path = Path(args.target).expanduser()
         if not path.is_file():
+            if path.exists():  # a FIFO, device or folder: say so rather than "not installed"
+                from gptoss_desktop.core.errors import ModelFileError
+                from gptoss_desktop.core.fileio import regular_file_problem
+
+                problem = f"{regular_file_problem(path)}; choose a .gguf file"
+                raise ModelFileError(path, problem) from None
             raise
         info = read_gguf_info(path)
         digest = hash_file(path)

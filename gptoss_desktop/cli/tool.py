@@ -15,6 +15,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from gptoss_desktop.cli import terminal
 from gptoss_desktop.cli.common import print_json
 from gptoss_desktop.core.errors import ToolError
 
@@ -107,12 +108,12 @@ def run_python(args: argparse.Namespace) -> int:
                 "timed_out": result.timed_out,
             }
         )
-    else:
-        sys.stdout.write(result.stdout)
+    else:  # what the code printed may hold terminal escapes (clipboard, title): shown escaped
+        terminal.write(sys.stdout, result.stdout)
         sys.stdout.flush()
-        sys.stderr.write(result.stderr)
+        terminal.write(sys.stderr, result.stderr)
         if result.error:
-            sys.stderr.write(result.error.rstrip("\n") + "\n")
+            terminal.write(sys.stderr, result.error.rstrip("\n") + "\n")
     return 0 if result.error is None else 1
 
 
@@ -151,9 +152,9 @@ def run_browser(args: argparse.Namespace) -> int:
             {"text": result.text, "is_error": result.is_error, "cursor": session.current_cursor}
         )
     elif result.is_error:
-        print(f"error: {result.text}", file=sys.stderr)
+        print(terminal.for_terminal(sys.stderr, f"error: {result.text}"), file=sys.stderr)
     else:
-        print(result.text)
+        print(terminal.for_terminal(sys.stdout, result.text))
     return 1 if result.is_error else 0
 
 

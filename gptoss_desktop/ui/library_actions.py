@@ -119,6 +119,7 @@ class LibraryActions(QObject):
             self.export_chat(chat_id, fmt, Path(path))
 
     def export_chat(self, chat_id: int, fmt: str, path: Path, done: Any = None) -> None:
+        from gptoss_desktop.core.paths import write_private_text
         from gptoss_desktop.core.store import export
 
         def work() -> Path:
@@ -127,7 +128,7 @@ class LibraryActions(QObject):
             else:
                 text = export.conversation_json_text(self.store, chat_id)
             try:
-                path.write_text(text, encoding="utf-8")
+                write_private_text(path, text)
             except OSError as exc:
                 raise GptossError(
                     f"Could not write {path} ({exc}): choose another folder."

@@ -40,6 +40,30 @@ class LoadCancelled(Exception):
     """The load was cancelled through the progress callback."""
 
 
+class _InertChatFormatter:
+    """Stands in for the binding's ``Jinja2ChatFormatter``: keeps the template text, compiles
+    nothing. ``Llama.__init__`` builds one formatter per ``tokenizer.chat_template*`` key in the
+    GGUF, and compiling a hostile template (Jinja folds ``{{ 'x' * 10**9 }}`` at compile time)
+    took this process to gigabytes. The app never uses the binding's chat completion: it renders
+    templates itself, in a limited helper process (core/compare/templates.py)."""
+
+    def __init__(self, template: str, *args: Any, **kwargs: Any) -> None:
+        self.template = template
+
+    def to_chat_handler(self) -> Callable[..., Any]:
+        def refuse(*args: Any, **kwargs: Any) -> Any:
+            raise RuntimeError("chat completion through llama-cpp-python is disabled here")
+
+        return refuse
+
+
+def _disable_binding_templates() -> None:
+    """Make ``Llama()`` skip compiling the model's chat templates (see _InertChatFormatter)."""
+    import llama_cpp.llama_chat_format as chat_format
+
+    chat_format.Jinja2ChatFormatter = _InertChatFormatter  # type: ignore[misc,assignment]
+
+
 @dataclass
 class Emitted:
     """What the loop hands to the server: a token, or the end with its metrics."""
@@ -199,6 +223,7 @@ class LoadedModel:
         def context_hook(params: Any) -> None:
             params.flash_attn_type = FLASH_ATTN[None if flash is None else bool(flash)]
 
+        _disable_binding_templates()
         llama_cpp.llama_log_set(self._log.callback, ctypes.c_void_p(0))
         try:
             with _params_hooks(model_hook, context_hook):

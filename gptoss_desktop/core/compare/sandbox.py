@@ -58,6 +58,8 @@ class TemplateLimits:
     max_pow_bits: int = 256  # ``a ** b`` may not need more bits than this
     alloc_budget: int = 64_000_000  # total length of everything checked operations make
     time_s: float = 2.0
+    #: address-space cap of the helper process that renders (templates.py); POSIX only
+    memory_bytes: int = 768 * 1024 * 1024
 
 
 class _Budget:

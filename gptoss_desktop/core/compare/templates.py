@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from jinja2 import TemplateError as JinjaTemplateError
@@ -30,6 +30,11 @@ from gptoss_desktop.core.compare.sandbox import (
     guarded,
 )
 from gptoss_desktop.core.errors import ChatTemplateError
+from gptoss_desktop.core.limited import JobFailed, LimitedProcess, LimitExceeded
+
+#: How long past the template's own time limit the helper may run (start-up, compile, pipes)
+#: before it is killed.
+RENDER_GRACE_S = 5.0
 
 PLACEHOLDER_OPEN = "\ue000"
 PLACEHOLDER_CLOSE = "\ue001"
@@ -77,7 +82,13 @@ def _placeholder(index: int) -> str:
 
 
 class ChatTemplate:
-    """A compiled chat template; :meth:`render` gives markup and message text apart."""
+    """A compiled chat template; :meth:`render` gives markup and message text apart.
+
+    By default (``isolated=True``) the template is compiled and rendered in a helper process
+    (:class:`~gptoss_desktop.core.limited.LimitedProcess`, one per template, kept alive between
+    renders) with a memory cap and a wall-clock kill, because some Jinja operations run in C
+    where no in-process check can stop them. The guards of :mod:`.sandbox` apply inside it too.
+    """
 
     def __init__(
         self,
@@ -86,6 +97,7 @@ class ChatTemplate:
         bos_token: str = "",
         eos_token: str = "",
         limits: TemplateLimits | None = None,
+        isolated: bool = True,
     ) -> None:
         self.source = source
         self.bos_token = bos_token
@@ -96,18 +108,37 @@ class ChatTemplate:
                 f"The model's chat template is {len(source):,} characters long (limit "
                 f"{self.limits.max_source_chars:,}): it is not rendered; use another model file"
             )
-        self._env = GuardedEnvironment(self.limits)
+        self._process: LimitedProcess | None = None
+        self._template: Any = None
+        if isolated:
+            self._process = LimitedProcess("chat-template", memory_bytes=self.limits.memory_bytes)
+            self._remote("template.compile", {})
+        else:
+            self._template = compile_template(source, self.limits)
+
+    def close(self) -> None:
+        """Stop the helper process (it is also stopped when this object is collected)."""
+        if self._process is not None:
+            self._process.close()
+
+    def _remote(self, job: str, extra: dict[str, Any]) -> str:
+        assert self._process is not None
+        args = {"source": self.source, "limits": asdict(self.limits), **extra}
         try:
-            with guarded(self.limits):
-                self._template = self._env.from_string(source)
-        except TemplateSyntaxError as exc:
+            reply, _ = self._process.call(job, args, timeout_s=self.limits.time_s + RENDER_GRACE_S)
+        except LimitExceeded as exc:
             raise ChatTemplateError(
-                f"The model's chat template is not valid Jinja (line {exc.lineno}: {exc.message}); "
-                "use another model file",
+                f"The model's chat template was stopped: {exc}; use another model file",
                 details=str(exc),
             ) from None
-        except Exception as exc:
-            raise _describe(exc) from None
+        except JobFailed as exc:
+            raise ChatTemplateError(
+                f"The model's chat template failed ({exc.kind}: {str(exc)[:200]}); "
+                "use another model file"
+            ) from None
+        if reply.get("error"):
+            raise ChatTemplateError(str(reply["error"]), details=str(reply.get("details", "")))
+        return str(reply.get("text", ""))
 
     def render(
         self,
@@ -127,28 +158,53 @@ class ChatTemplate:
             "tools": None,
             **(extra or {}),
         }
-        chunks: list[str] = []
-        stream = self._template.generate(context)
-        try:
-            with guarded(self.limits) as budget:
-                size = 0
-                for chunk in stream:
-                    size += len(chunk)
-                    if size > self.limits.max_output_chars:
-                        raise TemplateLimitExceeded(
-                            f"the rendered prompt is over {self.limits.max_output_chars:,} characters"
-                        )
-                    budget.check_time()
-                    chunks.append(chunk)
-        except Exception as exc:
-            raise _describe(exc) from None
-        finally:
-            # Close a stopped render here, with the tracer off, not later in the GC.
-            close = getattr(stream, "close", None)  # a generator: Iterator has no close()
-            if close is not None:
-                with contextlib.suppress(Exception):
-                    close()
-        return _split("".join(chunks), [m.content for m in messages])
+        if self._process is not None:
+            rendered = self._remote("template.render", {"context": context})
+        else:
+            rendered = render_template(self._template, self.limits, context)
+        return _split(rendered, [m.content for m in messages])
+
+
+def compile_template(source: str, limits: TemplateLimits) -> Any:
+    """Compile in this process, under the sandbox's guards; :class:`ChatTemplateError` if bad."""
+    env = GuardedEnvironment(limits)
+    try:
+        with guarded(limits):
+            return env.from_string(source)
+    except TemplateSyntaxError as exc:
+        raise ChatTemplateError(
+            f"The model's chat template is not valid Jinja (line {exc.lineno}: {exc.message}); "
+            "use another model file",
+            details=str(exc),
+        ) from None
+    except Exception as exc:
+        raise _describe(exc) from None
+
+
+def render_template(template: Any, limits: TemplateLimits, context: dict[str, Any]) -> str:
+    """Render in this process, under the sandbox's guards (time, sizes, output cap)."""
+    chunks: list[str] = []
+    stream = template.generate(context)
+    try:
+        with guarded(limits) as budget:
+            size = 0
+            for chunk in stream:
+                size += len(chunk)
+                if size > limits.max_output_chars:
+                    raise TemplateLimitExceeded(
+                        f"the rendered prompt is over {limits.max_output_chars:,} characters"
+                    )
+                budget.check_time()
+                chunks.append(chunk)
+    except Exception as exc:
+        raise _describe(exc) from None
+    finally:
+        # Close a stopped render here, with the tracer off, not later in the GC.
+        close = getattr(stream, "close", None)  # a generator: Iterator has no close()
+        if close is not None:
+            with contextlib.suppress(Exception):
+                close()
+    return "".join(chunks)
 
 
 def _split(rendered: str, contents: Sequence[str]) -> RenderedPrompt:
@@ -196,6 +252,11 @@ def _describe(exc: BaseException) -> ChatTemplateError:
             f"The model's chat template tried to read another file ({exc}) and was stopped; "
             "do not trust this model file",
             details=str(exc),
+        )
+    if isinstance(exc, MemoryError):
+        return ChatTemplateError(
+            "The model's chat template was stopped: it needed more memory than allowed; "
+            "use another model file"
         )
     if isinstance(exc, RecursionError):
         return ChatTemplateError(

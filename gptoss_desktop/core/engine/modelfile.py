@@ -12,6 +12,7 @@ import struct
 from pathlib import Path
 
 from gptoss_desktop.core.errors import ModelFileError
+from gptoss_desktop.core.fileio import NotRegularFile, open_regular
 
 GGUF_MAGIC = b"GGUF"
 _SUPPORTED_VERSIONS = (2, 3)
@@ -26,9 +27,11 @@ def check_model_file(path: str | os.PathLike[str]) -> Path:
     if p.is_dir():
         raise ModelFileError(p, "is a folder, not a .gguf model file")
     try:
-        size = p.stat().st_size
-        with p.open("rb") as fh:
+        with open_regular(p) as fh:  # never blocks on a FIFO named like a model
+            size = os.fstat(fh.fileno()).st_size
             head = fh.read(_MIN_SIZE)
+    except NotRegularFile as exc:
+        raise ModelFileError(p, f"{exc.strerror}; choose a .gguf model file") from None
     except OSError as exc:
         raise ModelFileError(p, f"cannot be read ({exc.strerror or exc})") from exc
     if size == 0:

@@ -40,6 +40,13 @@ from gptoss_desktop.core.errors import (
 )
 from gptoss_desktop.core.library.fetch import FetchError, FetchTimeout, Response, open_get
 from gptoss_desktop.core.library.hub import RemoteFile
+from gptoss_desktop.core.library.safepath import (
+    UnsafeLocation,
+    is_regular_file,
+    open_nofollow,
+    read_small,
+    replace_into,
+)
 
 MiB = 1024 * 1024
 Phase = Literal["checking", "downloading", "verifying", "done"]
@@ -204,9 +211,12 @@ class DownloadJob:
         progress: ProgressCallback | None = None,
         stop: StopToken | None = None,
         model_file: str | None = None,
+        contain_in: Path | None = None,
     ) -> None:
         self.remote = remote
         self.dest = Path(dest)
+        # No symbolic link below this folder is followed when the file is put in place.
+        self.contain_in = Path(contain_in) if contain_in is not None else self.dest.parent
         self.partial, self.state_file = partial_paths(Path(partial_dir), remote.key)
         self.quarantine_dir = Path(quarantine_dir)
         self._token = token
@@ -223,7 +233,11 @@ class DownloadJob:
 
     def run(self) -> Path | None:
         """Download, verify and move into place. Returns ``dest``, or None if stopped."""
-        self.partial.parent.mkdir(parents=True, exist_ok=True)
+        self.partial.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if not self.partial.parent.is_dir() or self.partial.parent.is_symlink():
+            raise UnsafeLocation(
+                f"{self.partial.parent} is a symbolic link or not a folder; remove it and try again"
+            )
         with _PartialLock(self.partial.with_suffix(".lock"), self.remote.filename):
             return self._run_locked()
 
@@ -232,7 +246,8 @@ class DownloadJob:
         offset = self._prepare_partial()
         self._check_free_space(offset)
         self._write_state()
-        with open(self.partial, "r+b" if offset else "w+b", buffering=0) as fh:
+        flags = os.O_RDWR | os.O_CREAT | (0 if offset else os.O_TRUNC)
+        with os.fdopen(open_nofollow(self.partial, flags), "r+b", buffering=0) as fh:
             self._hasher = self._new_hasher(fh)
             try:
                 if offset and not self._rehash(fh, offset):
@@ -253,9 +268,7 @@ class DownloadJob:
                 f"{where} and not added; download it again",
                 details=f"expected {expected}\ngot      {digest}\nfrom {r.url}",
             )
-        self.dest.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(self.partial, self.dest)
-        _fsync_dir(self.dest.parent)
+        replace_into(self.partial, self.contain_in, self.dest)
         self.state_file.unlink(missing_ok=True)
         self._emit("done", r.size, force=True)
         return self.dest
@@ -273,10 +286,13 @@ class DownloadJob:
 
     def _prepare_partial(self) -> int:
         """Bytes already on disk that belong to this exact file, or 0 after discarding others."""
-        if not self.partial.exists():
+        if not self.partial.exists() and not self.partial.is_symlink():
+            return 0
+        if not is_regular_file(self.partial):
+            self.discard()  # a link or a FIFO put there: never read or write through it
             return 0
         try:
-            state = json.loads(self.state_file.read_text(encoding="utf-8"))
+            state = json.loads(read_small(self.state_file))
         except (OSError, ValueError):
             state = {}
         r = self.remote
@@ -315,7 +331,9 @@ class DownloadJob:
             "updated": time.time(),
         }
         tmp = self.state_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps(state), encoding="utf-8")
+        tmp.unlink(missing_ok=True)
+        with os.fdopen(open_nofollow(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL), "wb") as fh:
+            fh.write(json.dumps(state).encode("utf-8"))
         os.replace(tmp, self.state_file)
 
     def _rehash(self, fh: Any, offset: int) -> bool:
@@ -466,7 +484,13 @@ class DownloadJob:
             raise DownloadError(f"cannot write {self.partial}: {exc.strerror or exc}") from None
 
     def _quarantine(self) -> Path:
-        self.quarantine_dir.mkdir(parents=True, exist_ok=True)
+        self.quarantine_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if self.quarantine_dir.is_symlink() or not self.quarantine_dir.is_dir():
+            self.discard()  # never move bytes through a link planted in the models folder
+            raise UnsafeLocation(
+                f"{self.quarantine_dir} is a symbolic link or not a folder; the bad download "
+                "was deleted. Remove it and try again"
+            )
         stamp = time.strftime("%Y%m%d-%H%M%S")
         target = self.quarantine_dir / f"{Path(self.remote.filename).name}.{stamp}.bad"
         n = 1
@@ -506,7 +530,14 @@ class _PartialLock:
 
     def __enter__(self) -> _PartialLock:
         for _ in range(10):
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+            try:
+                fd = os.open(self.path, flags, 0o600)
+            except OSError as exc:
+                raise UnsafeLocation(
+                    f"cannot open the lock file {self.path} ({exc.strerror}); if it is a "
+                    "symbolic link, remove it and try again"
+                ) from None
             if not _try_lock(fd):
                 os.close(fd)
                 raise DownloadError(
@@ -560,16 +591,6 @@ def _content_range(value: str) -> tuple[int, int | None]:
         return start, (int(total) if total.strip() not in ("", "*") else None)
     except ValueError:
         raise _Retry(f"unreadable Content-Range {value!r}") from None
-
-
-def _fsync_dir(path: Path) -> None:
-    if os.name != "posix":
-        return
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _gb(n: int) -> str:

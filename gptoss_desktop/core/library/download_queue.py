@@ -28,6 +28,12 @@ from gptoss_desktop.core.library.download import (
 )
 from gptoss_desktop.core.library.hub import Hub, RemoteFile, RemoteModel
 from gptoss_desktop.core.library.installed import InstalledModel, InstalledModels, hash_file
+from gptoss_desktop.core.library.safepath import (
+    check_remote_name,
+    contained_path,
+    is_regular_file,
+    read_small,
+)
 
 TaskState = Literal["queued", "running", "paused", "done", "failed", "cancelled"]
 TokenSource = Callable[[], str | None]
@@ -117,6 +123,7 @@ class DownloadQueue:
         *,
         paused: bool = False,
     ) -> TaskSnapshot:
+        check_remote_name(filename)  # the name may come from a hub listing: never trust it
         with self._lock:
             if self._closed:
                 raise LibraryError("the download queue is shut down")
@@ -206,14 +213,17 @@ class DownloadQueue:
         restored = []
         for state_file in sorted(self.library.partial_dir.glob("*.json")):
             try:
-                state = json.loads(state_file.read_text(encoding="utf-8"))
+                state = json.loads(read_small(state_file))
                 key = (str(state["repo_id"]), str(state.get("model_file") or state["filename"]))
-            except (OSError, ValueError, KeyError):
+            except (OSError, ValueError, KeyError, TypeError, AttributeError, LibraryError):
                 continue
             if key in seen:
                 continue
             seen.add(key)
-            restored.append(self.add(*key, paused=True))
+            try:
+                restored.append(self.add(*key, paused=True))
+            except LibraryError:  # a state file naming an unsafe file: never resumed
+                continue
         return restored
 
     # --- workers ----------------------------------------------------------------------------
@@ -286,7 +296,7 @@ class DownloadQueue:
         for i, f in enumerate(remote.files):
             if task.stop.stopped:
                 return None
-            dest = folder / f.filename
+            dest = contained_path(folder, f.filename)
             job = DownloadJob(
                 f,
                 dest,
@@ -297,9 +307,10 @@ class DownloadQueue:
                 progress=self._progress_for(task, i, before),
                 stop=task.stop,
                 model_file=s.filename,
+                contain_in=self.library.models_dir,
             )
             if (
-                dest.is_file()
+                is_regular_file(dest)
                 and dest.stat().st_size == f.size
                 and self._in_place(task, f, dest, before)
             ):

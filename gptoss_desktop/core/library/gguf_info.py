@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from gptoss_desktop.core.errors import ModelFileError
+from gptoss_desktop.core.fileio import NotRegularFile, open_regular
 from gptoss_desktop.core.library.gguf_types import FILE_TYPE_NAMES, TENSOR_TYPES
 
 GGUF_MAGIC = b"GGUF"
@@ -316,12 +317,14 @@ def read_gguf_info(path: str | os.PathLike[str], limits: Limits | None = None) -
         size = p.stat().st_size
         if p.is_dir():
             raise ModelFileError(p, "is a folder, not a .gguf file")
-        with p.open("rb") as fh:
+        with open_regular(p) as fh:  # a FIFO named model.gguf must not hang us
             return _parse(fh, str(p), size, limits)
     except _Problem as exc:
         raise ModelFileError(p, str(exc)) from None
     except FileNotFoundError:
         raise ModelFileError(p, "file not found; check the path") from None
+    except NotRegularFile as exc:
+        raise ModelFileError(p, f"{exc.strerror}; choose a .gguf file") from None
     except OSError as exc:
         raise ModelFileError(p, f"cannot be read ({exc.strerror or exc})") from None
 

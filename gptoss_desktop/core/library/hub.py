@@ -24,6 +24,7 @@ from gptoss_desktop.core.library.catalog import (
     model_stem,
     shard_set,
 )
+from gptoss_desktop.core.library.safepath import check_remote_name, is_safe_remote_name
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
 T = TypeVar("T")
@@ -98,6 +99,7 @@ class Hub:
     ) -> RemoteModel:
         """The commit, sizes and hashes of ``filename`` (and of its sibling shards)."""
         _check_repo_id(repo_id)
+        check_remote_name(filename)
         api = self._api()
         info = self._call(
             lambda: api.model_info(
@@ -110,6 +112,8 @@ class Hub:
         commit = str(info.sha or revision)
         gated = bool(info.gated)
         wanted = shard_set(filename)
+        for w in wanted:
+            check_remote_name(w)
         paths = self._call(
             lambda: api.get_paths_info(repo_id, wanted, revision=commit, token=token or False),
             repo_id,
@@ -157,7 +161,10 @@ class Hub:
             revision,
             token,
         )
-        sizes = {s.rfilename: s.size for s in info.siblings or []}
+        # A name that could write outside the repo's folder is never offered (see safepath).
+        sizes = {
+            s.rfilename: s.size for s in info.siblings or [] if is_safe_remote_name(s.rfilename)
+        }
         groups = group_gguf_files(sizes)
         if not groups:
             raise NotFoundOnHub(f"{repo_id} has no .gguf files; choose a GGUF repository")

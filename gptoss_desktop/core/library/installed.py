@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from gptoss_desktop.core.errors import LibraryError, ModelFileError
+from gptoss_desktop.core.fileio import open_regular, regular_file_problem
 from gptoss_desktop.core.library.catalog import group_gguf_files, model_stem, shard_set
 from gptoss_desktop.core.library.download import StopToken
 from gptoss_desktop.core.library.gguf_info import read_gguf_info
@@ -90,7 +91,7 @@ def hash_file(
     h = hashlib.sha1(b"blob %d\0" % size) if kind == "gitsha1" else hashlib.sha256()
     done = 0
     last = 0.0
-    with path.open("rb", buffering=0) as fh:
+    with open_regular(path, buffering=0) as fh:
         while block := fh.read(_BLOCK):
             if stop is not None and stop.stopped:
                 raise LibraryError("stopped before the check finished")
@@ -291,6 +292,8 @@ class InstalledModels:
             folder = folder.parent
 
     def _groups_to_import(self, src: Path) -> Groups:
+        if not src.is_dir() and (problem := regular_file_problem(src)):
+            raise ModelFileError(src, f"{problem}; choose a .gguf file or a folder")
         if src.is_file():
             if not src.name.lower().endswith(".gguf"):
                 raise ModelFileError(src, "is not a .gguf file")
@@ -351,7 +354,7 @@ class InstalledModels:
             h = hashlib.sha256()
             last = 0.0
             try:
-                with p.open("rb", buffering=0) as src, tmp.open("wb") as dst:
+                with open_regular(p, buffering=0) as src, tmp.open("wb") as dst:
                     while block := src.read(_BLOCK):
                         if stop is not None and stop.stopped:
                             raise LibraryError("import stopped; nothing was added")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -25,6 +24,7 @@ from gptoss_desktop.core.store.records import (
     JsonObject,
 )
 from gptoss_desktop.core.store.store import Store
+from gptoss_desktop.core.store.validate import check_tree, load_json, timestamp
 
 COMPARISON_FORMAT = "gptoss-desktop/comparison"
 COMPARISON_FORMAT_VERSION = 1
@@ -173,28 +173,28 @@ def _bad(problem: str) -> StoreError:
 
 
 def _num(value: object, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise _bad(f"{what} must be a number")
-    return float(value)
+    return timestamp(value, "comparison", what)
+
+
+def _position(col: object) -> int:
+    pos = col.get("position", 0) if isinstance(col, Mapping) else 0
+    return pos if isinstance(pos, int) and not isinstance(pos, bool) else -1
 
 
 def import_comparison_json(store: Store, data: Mapping[str, Any] | str) -> Comparison:
     """Add an exported comparison (with its vote) as a new comparison."""
-    if isinstance(data, str):
-        try:
-            data = json.loads(data)
-        except ValueError as exc:
-            raise _bad(f"it is not JSON ({exc})") from exc
-    if not isinstance(data, Mapping) or data.get("format") != COMPARISON_FORMAT:
+    parsed: object = load_json(data, "comparison") if isinstance(data, str | bytes) else data
+    check_tree(parsed, "comparison")  # depth, size, finite numbers: before any field is looked at
+    if not isinstance(parsed, Mapping) or parsed.get("format") != COMPARISON_FORMAT:
         raise _bad(f'it lacks "format": "{COMPARISON_FORMAT}"')
-    version = data.get("version")
+    version = parsed.get("version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise _bad("its version is missing")
     if version > COMPARISON_FORMAT_VERSION:
         raise StoreError(
             f"This comparison was exported by a newer gptoss-desktop (format {version}): update the app."
         )
-    comp, columns, vote = data.get("comparison"), data.get("columns"), data.get("vote")
+    comp, columns, vote = parsed.get("comparison"), parsed.get("columns"), parsed.get("vote")
     if not isinstance(comp, Mapping) or not isinstance(columns, list):
         raise _bad('it needs a "comparison" object and a "columns" list')
     prompt, title, messages = comp.get("prompt"), comp.get("title"), comp.get("messages", [])
@@ -202,7 +202,7 @@ def import_comparison_json(store: Store, data: Mapping[str, Any] | str) -> Compa
         raise _bad("the prompt, title or conversation is missing")
     if not all(isinstance(m, Mapping) for m in messages):
         raise _bad("a conversation message is not an object")
-    cols = sorted(columns, key=lambda c: c.get("position", 0) if isinstance(c, Mapping) else 0)
+    cols = sorted(columns, key=_position)
     for i, col in enumerate(cols):
         if not isinstance(col, Mapping) or col.get("position") != i:
             raise _bad("the columns must be objects numbered 0, 1, ...")
@@ -221,6 +221,18 @@ def import_comparison_json(store: Store, data: Mapping[str, Any] | str) -> Compa
     ):
         raise _bad("the vote is not an object with a known outcome")
     created = _num(comp.get("created_at", time.time()), "created_at")
+    _num(comp.get("updated_at", created), "updated_at")
+    for col in cols:
+        _num(col.get("updated_at", created), "column updated_at")
+    order: list[int] = []
+    if vote is not None:
+        raw_order = vote.get("shown_order")
+        if not isinstance(raw_order, list) or not all(
+            _position({"position": p}) >= 0 for p in raw_order
+        ):
+            raise _bad("the vote's shown order must be a list of column numbers")
+        order = raw_order
+        _num(vote.get("created_at", created), "vote created_at")
     with store.db.transaction("import into"):
         new = store.comparisons.create(
             prompt,
@@ -245,9 +257,6 @@ def import_comparison_json(store: Store, data: Mapping[str, Any] | str) -> Compa
                 (_num(col.get("updated_at", created), "column updated_at"), stored.id),
             )
         if vote is not None:
-            order = vote.get("shown_order")
-            if not isinstance(order, list) or not all(isinstance(p, int) for p in order):
-                raise _bad("the vote's shown order must be a list of column numbers")
             store.votes.record(
                 new.id,
                 shown_order=order,

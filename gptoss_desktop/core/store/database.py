@@ -13,6 +13,8 @@ loss), foreign keys on.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -20,6 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from gptoss_desktop.core.errors import StoreError
+from gptoss_desktop.core.paths import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, tighten
 from gptoss_desktop.core.store.schema import LATEST_VERSION, MIGRATIONS, Migration, split_statements
 
 BUSY_TIMEOUT_MS = 5000
@@ -42,6 +45,17 @@ def describe_sqlite_error(path: Path, exc: sqlite3.Error, action: str) -> str:
     return f"Could not {action} the chat database {path} ({text}): {hint}."
 
 
+def _make_private(path: Path) -> None:
+    """Create the database file 0600 before SQLite does (SQLite gives the WAL and SHM files
+    the database file's mode) and tighten an existing one and its WAL/SHM files."""
+    if str(path) == ":memory:":
+        return
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE))
+    for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-journal")):
+        tighten(p)
+
+
 class Database:
     """One open SQLite file with the project's schema, migrated to the latest version."""
 
@@ -56,7 +70,8 @@ class Database:
         self.lock = threading.RLock()
         self._depth = 0
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
+            _make_private(self.path)
             conn = sqlite3.connect(
                 str(self.path),
                 timeout=busy_timeout_ms / 1000,

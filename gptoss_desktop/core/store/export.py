@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import math
 import re
 import time
 from collections.abc import Iterable, Mapping
@@ -28,6 +27,7 @@ from gptoss_desktop.core.store.records import (
     Message,
 )
 from gptoss_desktop.core.store.store import Store
+from gptoss_desktop.core.store.validate import check_tree, load_json, refuse, text, timestamp
 
 CONVERSATION_FORMAT = "gptoss-desktop/conversation"
 CONVERSATION_FORMAT_VERSION = 1
@@ -162,20 +162,30 @@ def conversation_json_text(store: Store, conversation_id: int) -> str:
     )
 
 
+_KIND = "chat"
+MAX_MESSAGES = 1_000_000
+MAX_TITLE = 10_000
+_KEY_LIMIT = 2**53  # what every JSON reader holds exactly
+
+
 def _bad(problem: str) -> StoreError:
-    return StoreError(f"This file is not a valid gptoss-desktop chat export: {problem}.")
+    return refuse(_KIND, problem)
 
 
 def _number(value: object, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise _bad(f"{what} must be a number")
-    return float(value)
+    return timestamp(value, _KIND, what)
 
 
 def _optional_text(value: object, what: str) -> str | None:
-    if value is not None and not isinstance(value, str):
-        raise _bad(f"{what} must be text or null")
-    return value
+    result: str | None = text(value, _KIND, what, optional=True)
+    return result
+
+
+def _key(value: object) -> int | None:
+    """A message key (a whole number), or None for anything else (lists, objects, booleans)."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < _KEY_LIMIT:
+        return value
+    return None
 
 
 def _check_header(data: object) -> tuple[Mapping[str, Any], list[Any]]:
@@ -191,26 +201,30 @@ def _check_header(data: object) -> tuple[Mapping[str, Any], list[Any]]:
     conv, messages = data.get("conversation"), data.get("messages")
     if not isinstance(conv, Mapping) or not isinstance(messages, list):
         raise _bad('it needs a "conversation" object and a "messages" list')
+    if len(messages) > MAX_MESSAGES:
+        raise _bad(f"it has more than {MAX_MESSAGES} messages")
     return conv, messages
 
 
 def _check_message(i: int, m: object, seen: set[int]) -> JsonObject:
     if not isinstance(m, Mapping):
         raise _bad(f"message {i} is not an object")
-    key, parent = m.get("key"), m.get("parent")
-    if not isinstance(key, int) or isinstance(key, bool) or key in seen:
-        raise _bad(f"message {i} has a missing or repeated key")
-    if parent is not None and (isinstance(parent, bool) or parent not in seen):
+    key, raw_parent = _key(m.get("key")), m.get("parent")
+    if key is None or key in seen:
+        raise _bad(f"message {i} has a missing, repeated or invalid key")
+    parent = _key(raw_parent)
+    if raw_parent is not None and (parent is None or parent not in seen):
         raise _bad(f"message {i} answers a message that does not come before it")
     role, channel, status = m.get("role"), m.get("channel"), m.get("status", "complete")
-    if role not in ROLES:
-        raise _bad(f"message {i} has an unknown role {role!r}")
-    if channel is not None and channel not in CHANNELS:
-        raise _bad(f"message {i} has an unknown channel {channel!r}")
-    if status not in MESSAGE_STATUSES:
-        raise _bad(f"message {i} has an unknown status {status!r}")
+    if not isinstance(role, str) or role not in ROLES:
+        raise _bad(f"message {i} has an unknown role {str(role)[:40]!r}")
+    if channel is not None and (not isinstance(channel, str) or channel not in CHANNELS):
+        raise _bad(f"message {i} has an unknown channel {str(channel)[:40]!r}")
+    if not isinstance(status, str) or status not in MESSAGE_STATUSES:
+        raise _bad(f"message {i} has an unknown status {str(status)[:40]!r}")
     if not isinstance(m.get("content", ""), str) or not isinstance(m.get("turn_id", ""), str):
         raise _bad(f"message {i} has content or turn_id that is not text")
+    text(m.get("turn_id", ""), _KIND, f"message {i} turn_id", limit=200)
     metrics = m.get("metrics")
     if metrics is not None and not isinstance(metrics, Mapping):
         raise _bad(f"message {i} has metrics that are not an object")
@@ -233,27 +247,39 @@ def _check_message(i: int, m: object, seen: set[int]) -> JsonObject:
 
 
 def import_conversation_json(store: Store, data: Mapping[str, Any] | str) -> Conversation:
-    """Add an exported chat as a new chat; the file is checked completely before anything is written."""
-    if isinstance(data, str):
-        try:
-            data = json.loads(data)
-        except ValueError as exc:
-            raise _bad(f"it is not JSON ({exc})") from exc
-    conv, raw_messages = _check_header(data)
-    title = conv.get("title")
-    if not isinstance(title, str) or not title.strip():
+    """Add an exported chat as a new chat; the file is checked completely before anything is written.
+
+    Refused (:class:`~gptoss_desktop.core.store.validate.ImportRefused`, nothing written): text
+    over 256 MiB or nesting deeper than 32 levels, non-finite numbers, ids that are not whole
+    numbers, times outside 1970..2200, settings outside their ranges, unknown roles/channels.
+    """
+    parsed: object = load_json(data, _KIND) if isinstance(data, str | bytes) else data
+    check_tree(parsed, _KIND)  # depth, size, finite numbers: before any field is looked at
+    conv, raw_messages = _check_header(parsed)
+    title = text(conv.get("title"), _KIND, "the chat title", limit=MAX_TITLE)
+    if not title.strip():
         raise _bad("the chat has no title")
-    settings = ChatSettings.from_dict(conv.get("settings") or {})
+    raw_settings = conv.get("settings") or {}
+    if not isinstance(raw_settings, Mapping):
+        raise _bad("the chat settings are not an object")
+    try:
+        settings = ChatSettings.from_dict(raw_settings)
+    except StoreError as exc:
+        raise _bad(f"its settings are invalid ({exc.message.rstrip('.')})") from None
     created = _number(conv.get("created_at", time.time()), "created_at")
     updated = _number(conv.get("updated_at", created), "updated_at")
+    pinned = conv.get("pinned", False)
+    if pinned is not None and not isinstance(pinned, bool):
+        raise _bad('"pinned" must be true or false')
     seen: set[int] = set()
     messages = []
     for i, raw in enumerate(raw_messages):
         checked = _check_message(i, raw, seen)
         seen.add(checked["key"])
         messages.append(checked)
-    leaf = conv.get("active_leaf")
-    if leaf is not None and (isinstance(leaf, bool) or leaf not in seen):
+    raw_leaf = conv.get("active_leaf")
+    leaf = _key(raw_leaf)
+    if raw_leaf is not None and (leaf is None or leaf not in seen):
         raise _bad("the active message is not one of its messages")
     with store.db.transaction("import into"):
         chat = store.conversations.create(title, settings, created_at=created)
@@ -268,6 +294,6 @@ def import_conversation_json(store: Store, data: Mapping[str, Any] | str) -> Con
         store.messages.set_active_leaf(chat.id, None if leaf is None else ids[leaf])
         store.db.conn.execute(
             "UPDATE conversations SET updated_at = ?, pinned = ? WHERE id = ?",
-            (updated, 1 if conv.get("pinned") else 0, chat.id),
+            (updated, 1 if pinned else 0, chat.id),
         )
         return store.conversations.get(chat.id)

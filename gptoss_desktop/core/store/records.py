@@ -25,6 +25,7 @@ VOTE_OUTCOMES: frozenset[str] = frozenset(get_args(VoteOutcome))
 REASONING_EFFORTS: frozenset[str] = frozenset(get_args(ReasoningEffort))
 
 JsonObject = dict[str, Any]
+MAX_CONTEXT_LENGTH = 1 << 20  # tokens; gpt-oss has 131,072, no GGUF model has more than this
 
 
 def to_json(value: object, what: str) -> str:
@@ -74,12 +75,18 @@ class ChatSettings:
                 raise StoreError(f"Chat setting {name} must be a number, not {value!r}.")
             if not math.isfinite(value) or value < 0:
                 raise StoreError(f"Chat setting {name} must be a finite number >= 0, not {value}.")
-        for name, minimum in (("max_tokens", 1), ("context_length", 1), ("seed", 0)):
+        for name, minimum, maximum in (
+            ("max_tokens", 1, MAX_CONTEXT_LENGTH),
+            ("context_length", 1, MAX_CONTEXT_LENGTH),
+            ("seed", 0, 2**63 - 1),
+        ):
             value = getattr(self, name)
             if value is None and name != "context_length":
                 continue
             if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
                 raise StoreError(f"Chat setting {name} must be a whole number >= {minimum}.")
+            if value > maximum:
+                raise StoreError(f"Chat setting {name} must be at most {maximum}.")
         for name in ("model",):
             value = getattr(self, name)
             if value is not None and not isinstance(value, str):

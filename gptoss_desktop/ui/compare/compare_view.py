@@ -47,6 +47,7 @@ from gptoss_desktop.core.compare.runner import (
 from gptoss_desktop.core.compare.scheduling import SchedulePlan
 from gptoss_desktop.core.engine import SamplingOptions
 from gptoss_desktop.core.errors import GptossError
+from gptoss_desktop.core.paths import write_private_text
 from gptoss_desktop.core.store.store import Store
 from gptoss_desktop.ui.compare.column_widget import CompareColumnWidget
 from gptoss_desktop.ui.compare.compare_toolbar import EXPORT_SUFFIXES, CompareToolbar, export_text
@@ -404,9 +405,7 @@ class CompareView(QWidget):
         """Write the current comparison as ``fmt`` (markdown, json, csv) to ``path``."""
         if self.comparison_id is None:
             raise ValueError("no comparison to export")
-        Path(path).write_text(
-            export_text(self.store, self.comparison_id, fmt), encoding="utf-8", newline=""
-        )
+        write_private_text(Path(path), export_text(self.store, self.comparison_id, fmt))
         return Path(path)
 
     @Slot(str)

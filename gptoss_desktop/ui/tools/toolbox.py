@@ -175,7 +175,7 @@ class ChatTools:
     def python(self) -> PythonTool:
         with self._lock:
             if self._python is None:
-                self.scratch.mkdir(parents=True, exist_ok=True)
+                self.scratch.mkdir(parents=True, exist_ok=True, mode=0o700)
                 self._python = PythonTool(self.scratch, namespaces=self._namespaces)
             return self._python
 
@@ -222,7 +222,7 @@ class ChatTools:
         return self._browser
 
     def functions(self, config: ChatToolConfig) -> FunctionTools:
-        self.scratch.mkdir(parents=True, exist_ok=True)
+        self.scratch.mkdir(parents=True, exist_ok=True, mode=0o700)
         return FunctionTools(
             config.functions,
             bindings={s.name: config.binding(s.name) for s in config.functions},

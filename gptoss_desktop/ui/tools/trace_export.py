@@ -8,6 +8,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from gptoss_desktop.core.paths import write_private_text
 from gptoss_desktop.ui.tools.raw import spans_text
 from gptoss_desktop.ui.tools.trace import (
     NOTICE,
@@ -139,5 +140,5 @@ def export_trace(trace: TurnTrace, path: Path) -> Path:
         text = json.dumps(trace_to_dict(trace), indent=2, ensure_ascii=False)
     else:
         text = trace_to_text(trace)
-    path.write_text(text, encoding="utf-8")
+    write_private_text(path, text)
     return path

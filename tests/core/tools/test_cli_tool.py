@@ -102,3 +102,15 @@ def test_core_tools_never_import_qt() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_tool_python_cpu_limit_is_timed_out(
+    tmp_path: Path, gptoss_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An infinite loop stopped by the CPU limit is a timeout (issue #16, item 14)."""
+    require_sandbox_support()
+    script = tmp_path / "spin.py"
+    script.write_text("while True:\n    pass\n")
+    assert main(["tool", "python", str(script), "--json", "--cpu", "1"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert data["timed_out"] is True and "CPUTimeLimitExceeded" in data["error"]

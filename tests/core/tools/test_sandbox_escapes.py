@@ -215,6 +215,22 @@ ATTEMPTS: dict[str, str] = {
     "environment-secrets": "import os\nprint(sorted(os.environ))\n"
     "print('ESCAPED' if any('FAKEsecret' in v for v in os.environ.values()) else 'blocked: clean')",
     "proc-self-environ": guarded("print(open('/proc/self/environ').read())"),
+    # --- metadata, IPC and watches (issue #17; evidence in test_sandbox_hardening.py) ------
+    "chmod-outside": guarded("import os\nos.chmod({secret_dir!r}, 0o777)"),
+    "utime-outside": guarded("import os\nos.utime({secret_file!r}, (0, 0))"),
+    "setxattr-outside": guarded("import os\nos.setxattr({secret_file!r}, 'user.x', b'1')"),
+    "chattr-ioctl": guarded(
+        "import fcntl, os, struct\nfd = os.open('.', os.O_RDONLY)\n"
+        "fcntl.ioctl(fd, 0x40086602, struct.pack('l', 0x10))"
+    ),
+    "sysv-shmget": libc_call("libc.shmget(0, 4096, 0o1600)"),
+    "sysv-msgget": libc_call("libc.msgget(0, 0o1600)"),
+    "sysv-semget": libc_call("libc.semget(0, 1, 0o1600)"),
+    "posix-mq-open": libc_call(
+        "libc.syscall(240 if os.uname().machine == 'x86_64' else 180, b'q', 0o100, 0o600, None)"
+    ),
+    "inotify-watch-home": libc_call("libc.inotify_init1(0)"),
+    "future-syscall": libc_call("libc.syscall(470)"),
 }
 
 if platform.machine() == "x86_64":

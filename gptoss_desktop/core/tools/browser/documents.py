@@ -4,23 +4,34 @@ Text and Markdown are read as they are (lines stay the file's lines, so citation
 real line numbers). HTML goes through the standard library's html.parser: scripts, styles
 and the head are dropped, block elements become lines, headings get ``#`` marks, list items
 ``*``. PDF text comes from pypdf (an optional dependency; without it PDFs are listed as
-skipped), page by page, remembering where each page starts. All text is cleaned of the
+skipped), page by page, remembering where each page starts; it runs in a limited helper
+process (memory cap, time budget, kill: see :mod:`.pdf_job`). Files are read without following
+links, never from a FIFO or device, and never more than :data:`MAX_DOCUMENT_BYTES`. All text is cleaned of the
 browser's own link brackets (【】 become 〖〗) and of control characters, so a document
 cannot forge a link or a citation.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 
 from gptoss_desktop.core.errors import ToolError
+from gptoss_desktop.core.fileio import NotRegularFile, open_regular, read_bounded
+from gptoss_desktop.core.limited import JobFailed, LimitedProcess, LimitExceeded
 
 SUFFIXES = {".txt": "text", ".text": "text", ".md": "markdown", ".markdown": "markdown",
             ".html": "html", ".htm": "html", ".pdf": "pdf"}  # fmt: skip
 MAX_PDF_PAGES = 2000
+MAX_DOCUMENT_BYTES = 32 * 1024 * 1024
+#: Per PDF: pypdf's time budget in the helper, the grace before the helper is killed, and the
+#: helper's address-space cap (POSIX except macOS).
+PDF_TIME_S = 8.0
+PDF_GRACE_S = 4.0
+PDF_MEMORY_BYTES = 1024 * 1024 * 1024
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b\u2028\u2029]")
 _BRACKETS = str.maketrans({"【": "〖", "】": "〗"})
 
@@ -156,46 +167,64 @@ def _markdown_title(text: str) -> str:
     return ""
 
 
-def _pdf(path: Path) -> Extracted:
+def _pdf(data: bytes, stem: str, helper: LimitedProcess | None) -> Extracted:
+    """PDF text, read by pypdf in the limited helper (memory cap, time budget, kill)."""
+    if importlib.util.find_spec("pypdf") is None:  # the helper runs the same interpreter
+        raise ToolError("PDF support needs the pypdf package, which is not installed")
+    own = helper is None
+    runner = helper or LimitedProcess("pdf", memory_bytes=PDF_MEMORY_BYTES)
     try:
-        import pypdf
-    except ImportError:
-        raise ToolError("PDF support needs the pypdf package, which is not installed") from None
-    try:
-        reader = pypdf.PdfReader(str(path))
-        starts: list[int] = []
-        lines: list[str] = []
-        for number, page in enumerate(reader.pages):
-            if number >= MAX_PDF_PAGES:
-                lines.append(
-                    f"[... the PDF has more than {MAX_PDF_PAGES} pages; the rest is not indexed]"
-                )
-                break
-            starts.append(len(lines))
-            lines.extend(clean(page.extract_text() or "").split("\n"))
-        meta = reader.metadata
-        title = str(meta.title) if meta is not None and meta.title else ""
-    except ToolError:
-        raise
-    except Exception as exc:  # pypdf raises many kinds on damaged files
-        raise ToolError(f"the PDF could not be read ({type(exc).__name__}: {exc})") from None
-    return Extracted("pdf", title or path.stem, "\n".join(lines), tuple(starts))
+        reply, text = runner.call(
+            "pdf.extract",
+            {"time_s": PDF_TIME_S, "max_pages": MAX_PDF_PAGES},
+            data,
+            timeout_s=PDF_TIME_S + PDF_GRACE_S,
+        )
+    except LimitExceeded as exc:
+        raise ToolError(f"the PDF was not indexed: reading {exc}") from None
+    except JobFailed as exc:
+        raise ToolError(f"the PDF could not be read ({exc.kind}: {exc})") from None
+    finally:
+        if own:
+            runner.close()
+    if reply.get("error"):
+        raise ToolError(str(reply["error"]))
+    starts = tuple(int(n) for n in reply.get("page_starts", []))
+    return Extracted("pdf", str(reply.get("title") or "") or stem, text.decode("utf-8"), starts)
 
 
-def extract(path: Path) -> Extracted:
+def read_document(path: Path, limit: int = MAX_DOCUMENT_BYTES) -> bytes:
+    """The bytes of a document file: never through a link, never from a FIFO, at most ``limit``."""
+    try:
+        with open_regular(path, nofollow=True) as fh:
+            data, more = read_bounded(fh, limit)
+    except NotRegularFile as exc:
+        raise ToolError(f"{path.name}: {exc.strerror}; not indexed") from None
+    except OSError as exc:
+        raise ToolError(f"{path.name}: cannot be read ({exc.strerror})") from None
+    if more:
+        raise ToolError(f"{path.name}: larger than {limit // (1024 * 1024)} MiB, not indexed")
+    return data
+
+
+def extract_data(
+    kind: str, data: bytes, stem: str, *, pdf_helper: LimitedProcess | None = None
+) -> Extracted:
+    """The text of a document of ``kind`` from its bytes. Raises ToolError when it cannot be read."""
+    if kind == "pdf":
+        return _pdf(data, stem, pdf_helper)
+    raw = _decode(data)
+    if kind == "html":
+        title, text = html_to_text(raw)
+        return Extracted(kind, clean(title) or stem, clean(text))
+    text = clean(raw)
+    title = _markdown_title(text) if kind == "markdown" else ""
+    return Extracted(kind, title or stem, text)
+
+
+def extract(path: Path, *, pdf_helper: LimitedProcess | None = None) -> Extracted:
     """The text of one document. Raises ToolError when it cannot be read."""
     kind = kind_of(path)
     if kind is None:
         raise ToolError(f"{path.name}: not a supported document type")
-    if kind == "pdf":
-        return _pdf(path)
-    try:
-        raw = _decode(path.read_bytes())
-    except OSError as exc:
-        raise ToolError(f"{path.name}: cannot be read ({exc.strerror})") from None
-    if kind == "html":
-        title, text = html_to_text(raw)
-        return Extracted(kind, clean(title) or path.stem, clean(text))
-    text = clean(raw)
-    title = _markdown_title(text) if kind == "markdown" else ""
-    return Extracted(kind, title or path.stem, text)
+    return extract_data(kind, read_document(path), path.stem, pdf_helper=pdf_helper)

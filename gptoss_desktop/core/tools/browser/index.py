@@ -3,7 +3,10 @@
 The index lives in its own file in the app's cache folder (one per document folder), is
 brought up to date incrementally (new, changed and removed files, by size and mtime) and is
 searched by passage, so a hit knows the line it comes from. Only files under the chosen
-folder are read: hidden entries and symlinks are skipped. Nothing here touches the network.
+folder are read: hidden entries, symlinks, FIFOs and devices are skipped, and files are opened
+without following links below the folder (a document swapped for a link between two
+refreshes is not read). PDFs are read in a limited helper process (see documents.py).
+Nothing here touches the network.
 """
 
 from __future__ import annotations
@@ -13,13 +16,16 @@ import json
 import os
 import re
 import sqlite3
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from gptoss_desktop.core.errors import ToolError
+from gptoss_desktop.core.fileio import NotRegularFile, open_under, read_bounded
+from gptoss_desktop.core.limited import LimitedProcess
 from gptoss_desktop.core.paths import AppPaths
-from gptoss_desktop.core.tools.browser.documents import extract, kind_of
+from gptoss_desktop.core.tools.browser.documents import PDF_MEMORY_BYTES, extract_data, kind_of
 
 SCHEMA_VERSION = "1"
 MAX_FILES = 5000
@@ -110,6 +116,8 @@ class DocumentIndex:
         if not self.root.is_dir():
             raise ToolError(f"{root}: not a folder; choose a folder of documents")
         index_path.parent.mkdir(parents=True, exist_ok=True)
+        #: reads PDFs (pypdf) with a memory cap and a time budget; started on the first PDF
+        self._pdf_helper = LimitedProcess("pdf", memory_bytes=PDF_MEMORY_BYTES)
         try:
             self.db = sqlite3.connect(index_path, check_same_thread=False)
             self._prepare()
@@ -128,6 +136,7 @@ class DocumentIndex:
 
     def close(self) -> None:
         self.db.close()
+        self._pdf_helper.close()
 
     def __enter__(self) -> DocumentIndex:
         return self
@@ -141,12 +150,18 @@ class DocumentIndex:
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))
             for name in sorted(files):
                 full = Path(folder) / name
-                if name.startswith(".") or full.is_symlink() or kind_of(full) is None:
+                if name.startswith(".") or kind_of(full) is None:
+                    continue
+                try:
+                    info = os.lstat(full)
+                except OSError:
+                    continue
+                if not stat.S_ISREG(info.st_mode):  # links, FIFOs, sockets, devices
                     continue
                 count += 1
                 if count > MAX_FILES:
                     return
-                yield full.relative_to(self.root).as_posix(), full.stat()
+                yield full.relative_to(self.root).as_posix(), info
 
     def refresh(self) -> dict[str, int]:
         """Bring the index up to date with the folder; returns counts of what changed."""
@@ -186,7 +201,12 @@ class DocumentIndex:
             error = f"larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB, not indexed"
         else:
             try:
-                doc = extract(full)
+                doc = extract_data(
+                    kind,
+                    self.read_bytes(rel, MAX_FILE_BYTES),
+                    full.stem,
+                    pdf_helper=self._pdf_helper,
+                )
                 kind, title, text, starts = doc.kind, doc.title, doc.text, doc.page_starts
             except ToolError as exc:
                 error = exc.message
@@ -200,6 +220,20 @@ class DocumentIndex:
             "INSERT INTO passages(title, body, doc_id, line) VALUES (?, ?, ?, ?)",
             ((title, body, doc_id, line) for line, body in _passages(text)),
         )
+
+    def read_bytes(self, rel: str, limit: int) -> bytes:
+        """The bytes of ``rel`` under the folder: no link followed anywhere below the folder,
+        no FIFO or device opened, more than ``limit`` bytes refused (never read whole)."""
+        try:
+            with open_under(self.root, rel) as fh:
+                data, more = read_bounded(fh, limit)
+        except NotRegularFile as exc:
+            raise ToolError(f"{rel}: {exc.strerror}; not read") from None
+        except OSError as exc:
+            raise ToolError(f"{rel}: cannot be read ({exc.strerror or exc})") from None
+        if more:
+            raise ToolError(f"{rel}: larger than {limit // (1024 * 1024)} MiB, not read")
+        return data
 
     def problems(self) -> list[tuple[str, str]]:
         """Documents that could not be indexed, with the reason."""

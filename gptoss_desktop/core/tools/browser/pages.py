@@ -15,6 +15,7 @@ cites what it read as ``【cursor†L9-L11】``.
 
 from __future__ import annotations
 
+import re
 import textwrap
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,18 +37,46 @@ class Link:
     wrapped_line: int | None = None  # exact wrapped line when known (find results)
 
 
+#: textwrap breaks a long word by re-slicing the rest of it for every display line, which
+#: is quadratic: one 8 MiB line took minutes. Lines holding a word this long are first cut
+#: into pieces of :data:`_PIECE` characters (at the last space in reach, else at a multiple
+#: of the width, where textwrap would break the word anyway), so wrapping stays linear.
+_LONG_WORD = re.compile(rf"\S{{{64 * WRAP_WIDTH}}}")
+_PIECE = 32 * WRAP_WIDTH
+
+
+def _pieces(line: str) -> list[str]:
+    if _LONG_WORD.search(line) is None:
+        return [line]
+    pieces, start = [], 0
+    while len(line) - start > _PIECE:
+        cut = line.rfind(" ", start + 1, start + _PIECE)
+        cut = start + _PIECE if cut < 0 else cut + 1
+        pieces.append(line[start:cut])
+        start = cut
+    pieces.append(line[start:])
+    return pieces
+
+
+def _wrap_line(line: str) -> list[str]:
+    if not line:
+        return [""]
+    out: list[str] = []
+    for piece in _pieces(line):
+        out += textwrap.wrap(
+            piece, width=WRAP_WIDTH, replace_whitespace=False, drop_whitespace=False
+        )
+    return out or [""]
+
+
 def wrap(text: str) -> tuple[list[str], list[int]]:
-    """The display lines of ``text`` and, for each, the source line it comes from."""
+    """The display lines of ``text`` and, for each, the source line it comes from (linear)."""
     lines: list[str] = []
     sources: list[int] = []
     for number, line in enumerate(text.split("\n")):
-        pieces = (
-            textwrap.wrap(line, width=WRAP_WIDTH, replace_whitespace=False, drop_whitespace=False)
-            if line
-            else [""]
-        )
-        lines.extend(pieces or [""])
-        sources.extend([number] * len(pieces or [""]))
+        pieces = _wrap_line(line)
+        lines.extend(pieces)
+        sources.extend([number] * len(pieces))
     return lines, sources
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import quote
 
 from gptoss_desktop.core.errors import ToolError
+from gptoss_desktop.core.fileio import NotRegularFile, open_under, read_bounded
 from gptoss_desktop.core.tools.browser.documents import clean
 from gptoss_desktop.core.tools.browser.index import DocumentIndex
 from gptoss_desktop.core.tools.browser.pages import Link, Page
@@ -26,6 +27,7 @@ NAMESPACE = "browser"
 FIND_MAX_RESULTS = 50
 FIND_SHOW_LINES = 4
 MAX_SEARCH_RESULTS = 20
+SOURCE_BYTES = 4 * 1024 * 1024  # view_source shows at most this much of a file
 
 
 def _int(value: Any, name: str, default: int = -1) -> int:
@@ -182,7 +184,13 @@ class BrowserSession:
         doc = self.index.document(path)
         if doc.kind == "pdf":
             raise ToolError("A PDF has no text source to view; open it without view_source.")
-        raw = (self.index.root / doc.path).read_bytes()[: 4 * 1024 * 1024]
+        try:  # no link followed, no FIFO opened, at most 4 MiB read (the file may have grown)
+            with open_under(self.index.root, doc.path) as fh:
+                raw = read_bounded(fh, SOURCE_BYTES)[0]
+        except NotRegularFile as exc:
+            raise ToolError(f"`{doc.path}` cannot be shown: it {exc.strerror}.") from None
+        except OSError as exc:
+            raise ToolError(f"`{doc.path}` cannot be read ({exc.strerror or exc}).") from None
         text = clean(raw.decode("utf-8", "replace"))
         return Page("document", f"view-source:{doc.path}", doc.title, text, {}, doc.path)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import errno
 import io
 import json
 import linecache
@@ -19,6 +20,13 @@ import resource
 import signal
 import sys
 import traceback
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import types
+    from collections.abc import Sequence
+    from importlib.machinery import ModuleSpec
 
 from gptoss_desktop.core.tools.sandbox import confine, protocol
 
@@ -64,8 +72,26 @@ def _format_error(exc: BaseException) -> str:
     return "".join(report.format()).rstrip("\n")
 
 
-def run_cell(code: str, cell: int, namespace: dict[str, object]) -> str | None:
-    """Run one cell like a notebook: the value of a final expression is printed."""
+#: Longest error text sent back (a frame has a size limit; the model needs no more).
+MAX_ERROR_CHARS = 64 * 1024
+
+
+def _capped(text: str) -> str:
+    if len(text) <= MAX_ERROR_CHARS:
+        return text
+    cut = len(text) - MAX_ERROR_CHARS
+    return (
+        text[: MAX_ERROR_CHARS // 2]
+        + f"\n[... {cut} characters cut ...]\n"
+        + text[-MAX_ERROR_CHARS // 2 :]
+    )
+
+
+def run_cell(code: str, cell: int, namespace: dict[str, object]) -> tuple[str | None, bool]:
+    """Run one cell like a notebook: the value of a final expression is printed.
+
+    Returns the error text (None if it ran through) and whether the CPU limit stopped it.
+    """
     filename = f"<cell {cell}>"
     linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
     try:
@@ -78,9 +104,9 @@ def run_cell(code: str, cell: int, namespace: dict[str, object]) -> str | None:
             value = eval(compile(last, filename, "eval"), namespace)
             if value is not None:
                 print(repr(value))
-        return None
+        return None, False
     except BaseException as exc:  # everything the cell raises goes back to the model
-        return _format_error(exc)
+        return _format_error(exc), isinstance(exc, CPUTimeLimitExceeded)
 
 
 def _flush() -> None:
@@ -116,18 +142,66 @@ def serve(cmd_fd: int, res_fd: int) -> None:
         try:
             _Cell.running = True
             signal.setitimer(signal.ITIMER_PROF, cpu_s)
-            error = run_cell(code, int(message.get("cell", 0)), namespace)
+            error, timed_out = run_cell(code, int(message.get("cell", 0)), namespace)
         except CPUTimeLimitExceeded as exc:  # raised between the cell's end and here
-            error = f"CPUTimeLimitExceeded: {exc}"
+            error, timed_out = f"CPUTimeLimitExceeded: {exc}", True
         finally:
             _Cell.running = False
             signal.setitimer(signal.ITIMER_PROF, 0)
         _flush()
         protocol.write_frame(
             res_fd,
-            {"cell": message.get("cell"), "ok": error is None, "error": error,
+            {"cell": message.get("cell"), "ok": error is None,
+             "error": None if error is None else _capped(error), "timed_out": timed_out,
              "cpu_s": _cpu_used() - start},
         )  # fmt: skip
+
+
+class _PackageFinder:
+    """Imports the allowed installed packages (numpy) from their own folders.
+
+    Their site-packages folder stays closed (it would show every installed package and the
+    app's own code); only each package's folder and its bundled-library folder are readable.
+    """
+
+    def __init__(self, folders: dict[str, str]) -> None:
+        self.folders = folders
+
+    def find_spec(
+        self,
+        fullname: str,
+        path: Sequence[str] | None = None,
+        target: types.ModuleType | None = None,
+    ) -> ModuleSpec | None:
+        folder = self.folders.get(fullname)
+        if folder is None:
+            return None
+        import importlib.util
+
+        return importlib.util.spec_from_file_location(
+            fullname, os.path.join(folder, "__init__.py"), submodule_search_locations=[folder]
+        )
+
+
+def _tolerate_refused_metadata() -> None:
+    """``shutil.copy`` and ``copy2`` copy contents, then mode and times, which the filter
+    refuses everywhere (EPERM): let them copy the contents and skip what is refused, as
+    ``copystat`` already does for extended attributes."""
+    import shutil
+
+    def skipping(func: Callable[..., None]) -> Callable[..., None]:
+        def wrapper(*args: object, **kwargs: object) -> None:
+            try:
+                func(*args, **kwargs)
+            except PermissionError as exc:
+                if exc.errno != errno.EPERM:
+                    raise
+
+        wrapper.__doc__ = func.__doc__
+        return wrapper
+
+    shutil.copymode = skipping(shutil.copymode)
+    shutil.copystat = skipping(shutil.copystat)
 
 
 def _keep_only_fds(keep: set[int]) -> None:
@@ -168,6 +242,10 @@ def main(config_json: str) -> None:
         read_only = [p for p in sys.path if p]
         read_only += list(config.get("import_paths", ()))
         sys.path[:] = read_only
+        packages = {str(k): [str(f) for f in v] for k, v in config.get("packages", {}).items()}
+        if packages:
+            sys.meta_path.append(_PackageFinder({k: v[0] for k, v in packages.items()}))
+            read_only += [folder for folders in packages.values() for folder in folders]
         read_only += SYSTEM_LIBRARY_DIRS + SYSTEM_FILES
         layers += confine.drop_capabilities()
         layers += confine.lock_files(read_only, [scratch])
@@ -179,6 +257,7 @@ def main(config_json: str) -> None:
         os._exit(3)
     sys.stdout = _text_stream(1)
     sys.stderr = _text_stream(2)
+    _tolerate_refused_metadata()
     protocol.write_frame(res_fd, {"ready": True, "layers": layers, "cwd": cwd, "pid": os.getpid()})
     serve(cmd_fd, res_fd)
     _flush()

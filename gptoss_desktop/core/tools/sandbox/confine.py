@@ -48,7 +48,7 @@ def _libc() -> ctypes.CDLL:
 
 
 def set_rlimits(limits: dict[str, int]) -> list[str]:
-    """Hard and soft limits; CPU gets its per-call soft limit later (see the REPL)."""
+    """Hard and soft limits (equal, so code cannot raise them; CPU's soft one a second lower)."""
     table = {
         "core": resource.RLIMIT_CORE,
         "cpu": resource.RLIMIT_CPU,
@@ -58,8 +58,11 @@ def set_rlimits(limits: dict[str, int]) -> list[str]:
         "nproc": resource.RLIMIT_NPROC,
     }
     for name, value in limits.items():
+        # CPU: the soft limit a second early, so the end of the budget is SIGXCPU (which the
+        # app reports as "timed out") rather than a plain SIGKILL.
+        soft = value - 1 if name == "cpu" and value > 1 else value
         try:
-            resource.setrlimit(table[name], (value, value))
+            resource.setrlimit(table[name], (soft, value))
         except (ValueError, OSError) as exc:
             raise ConfinementError("rlimits", f"RLIMIT_{name.upper()}={value}: {exc}") from None
     return ["rlimits"]
@@ -123,7 +126,8 @@ def fork_reaper(life_fd: int, fds_to_close: Iterable[int]) -> None:
 
     The reaper stays outside the pid namespace, holds none of the app's pipes except the
     lifeline, kills the sandbox when the app goes away (lifeline at end of file) and exits
-    with the sandbox's status (128 + signal when it was killed).
+    with the sandbox's status (128 + signal when it was killed; 128 + SIGXCPU also when
+    the kernel's SIGKILL at the end of the CPU budget ended it).
     """
     pid = os.fork()
     if pid == 0:
@@ -144,11 +148,15 @@ def fork_reaper(life_fd: int, fds_to_close: Iterable[int]) -> None:
 
     signal.signal(signal.SIGCHLD, on_child)
     status = 0
+    cpu_used = 0.0
+    soft_cpu = resource.getrlimit(resource.RLIMIT_CPU)[0]  # a second before the hard limit
+    cpu_budget = float("inf") if soft_cpu == resource.RLIM_INFINITY else float(soft_cpu)
     while True:
         try:
-            done, code = os.waitpid(pid, os.WNOHANG)
+            done, code, usage = os.wait4(pid, os.WNOHANG)
             if done:
                 status = code
+                cpu_used = usage.ru_utime + usage.ru_stime
                 break
             readable, _, _ = select.select([life_fd], [], [], 30.0)
             if readable and not os.read(life_fd, 64):
@@ -158,7 +166,13 @@ def fork_reaper(life_fd: int, fds_to_close: Iterable[int]) -> None:
         except ChildProcessError:
             break
     if os.WIFSIGNALED(status):
-        os._exit(128 + os.WTERMSIG(status))
+        signum = os.WTERMSIG(status)
+        if signum == signal.SIGKILL and cpu_used >= cpu_budget:
+            # As init of its pid namespace the sandbox ignores SIGXCPU (sent at the soft
+            # limit), so the kernel's SIGKILL at the hard limit ends it: report that as the
+            # CPU budget used up (rusage lags the limit's own count a little).
+            signum = signal.SIGXCPU
+        os._exit(128 + signum)
     os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 1)
 
 

@@ -3,6 +3,10 @@
 Commands go app -> sandbox on one pipe, results come back on another; stdout and stderr of
 the sandbox are separate pipes read by the app, so nothing the sandboxed code prints can be
 mistaken for a result. Stdlib only.
+
+The sandboxed code can write to the result pipe too, so the app treats every byte from it as
+hostile: any malformed frame (bad length, invalid UTF-8, JSON nested too deeply, numbers too
+long, not an object) becomes :class:`FrameError`, never another exception.
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ class FrameError(ValueError):
 
 
 def encode(message: dict[str, Any]) -> bytes:
-    body = json.dumps(message, ensure_ascii=False).encode("utf-8", "surrogatepass")
+    # ASCII only: lone surrogates (an exception text may hold one) travel as \u escapes.
+    body = json.dumps(message, ensure_ascii=True).encode("ascii")
     if len(body) > MAX_FRAME:
         raise FrameError(f"message of {len(body)} bytes is larger than {MAX_FRAME}")
     return _HEADER.pack(len(body)) + body
@@ -61,10 +66,17 @@ def read_frame(fd: int) -> dict[str, Any] | None:
 
 
 def decode(body: bytes) -> dict[str, Any]:
+    """One frame's body as a dict; anything else raises :class:`FrameError`."""
     try:
-        message = json.loads(body.decode("utf-8", "surrogatepass"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise FrameError(f"frame is not JSON: {exc}") from None
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise FrameError(f"frame is not UTF-8: {exc}") from None
+    try:
+        message = json.loads(text)
+    except RecursionError:
+        raise FrameError("frame is nested too deeply") from None
+    except (ValueError, MemoryError) as exc:  # ValueError: bad JSON, too many digits
+        raise FrameError(f"frame is not JSON: {str(exc)[:200]}") from None
     if not isinstance(message, dict):
         raise FrameError("frame is not a JSON object")
     return message

@@ -2,20 +2,25 @@
 
 Stdlib only. The app reads stdout and stderr while a cell runs (so the sandbox never blocks
 on a full pipe), keeps a bounded head of each, and ends the exchange at the result frame
-for this request, at end of file, at the deadline, at an output flood or when the scratch
-folder grows too much.
+for this request, at end of file, at the deadline, at an output flood, at a malformed result
+frame, or when the scratch folder holds too much.
 """
 
 from __future__ import annotations
 
 import os
 import selectors
+import stat
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from gptoss_desktop.core.tools.sandbox import protocol
+
+#: How often the scratch folder is measured while a call runs (seconds).
+DISK_CHECK_S = 0.25
 
 
 @dataclass(frozen=True)
@@ -37,6 +42,7 @@ class Outcome:
     timed_out: bool = False
     flooded: bool = False
     filled: bool = False
+    malformed: bool = False
 
 
 @dataclass
@@ -53,6 +59,10 @@ class OutputStream:
         if room > 0:
             self.kept += data[:room]
 
+    @property
+    def truncated(self) -> bool:
+        return self.total > len(self.kept)
+
     def text(self) -> str:
         text = self.kept.decode("utf-8", "replace")
         if self.total > len(self.kept):
@@ -60,25 +70,71 @@ class OutputStream:
         return text
 
 
-def folder_bytes(folder: Path, limit_entries: int = 20000) -> int:
-    """Bytes in the regular files under ``folder`` (stops counting after ``limit_entries``)."""
-    total, seen = 0, 0
+class UnmeasurableFolder(OSError):
+    """A part of the scratch folder could not be listed or examined."""
+
+
+@dataclass(frozen=True)
+class FolderUsage:
+    """What a folder holds: bytes on disk (at least the apparent size of each file) and
+    entries (files, folders, anything), counted to ``max_entries + 1`` at most."""
+
+    bytes: int
+    entries: int
+
+
+def folder_usage(folder: Path, max_entries: int) -> FolderUsage:
+    """Bytes and entries under ``folder``, counted with no cap below ``max_entries``.
+
+    Meant to run while the sandbox is paused, so nothing moves during the walk. Past
+    ``max_entries`` it stops (the caller treats that as over the limit, so many small files
+    cannot hide a big one). A folder that cannot be listed, or an entry that cannot be
+    examined, raises :class:`UnmeasurableFolder` (so an unreadable folder cannot hide what is
+    inside it); a folder the app cannot read because of its own mode bits is made readable
+    first (the sandbox may create one with mode 000 but cannot change modes).
+    """
+    total, entries = 0, 0
     stack = [str(folder)]
-    while stack and seen < limit_entries:
+    while stack:
+        path = stack.pop()
         try:
-            entries = list(os.scandir(stack.pop()))
-        except OSError:
-            continue
-        for entry in entries:
-            seen += 1
+            listing = _list_dir(path)
+        except FileNotFoundError:
+            continue  # removed from outside since it was seen
+        except OSError as exc:
+            raise UnmeasurableFolder(exc.errno, f"{path}: {exc.strerror}") from None
+        for entry in listing:
+            entries += 1
+            if entries > max_entries:
+                return FolderUsage(total, entries)
             try:
-                if entry.is_dir(follow_symlinks=False):
-                    stack.append(entry.path)
-                elif entry.is_file(follow_symlinks=False):
-                    total += entry.stat(follow_symlinks=False).st_size
-            except OSError:
+                info = entry.stat(follow_symlinks=False)
+            except FileNotFoundError:
                 continue
-    return total
+            except OSError as exc:
+                raise UnmeasurableFolder(exc.errno, f"{entry.path}: {exc.strerror}") from None
+            on_disk = info.st_blocks * 512
+            if stat.S_ISDIR(info.st_mode):
+                stack.append(entry.path)
+                total += on_disk
+            elif stat.S_ISREG(info.st_mode):
+                total += max(info.st_size, on_disk)  # sparse files count at their full size
+            else:
+                total += on_disk
+    return FolderUsage(total, entries)
+
+
+def _list_dir(path: str) -> list[os.DirEntry[str]]:
+    try:
+        with os.scandir(path) as it:
+            return list(it)
+    except PermissionError:
+        info = os.lstat(path)
+        if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
+            raise
+        os.chmod(path, stat.S_IMODE(info.st_mode) | stat.S_IRWXU, follow_symlinks=False)
+        with os.scandir(path) as it:
+            return list(it)
 
 
 def exchange(
@@ -89,21 +145,20 @@ def exchange(
     err: OutputStream,
     *,
     flood_bytes: int,
-    scratch: Path | None = None,
-    scratch_bytes: int = 0,
+    check_disk: Callable[[], bool] | None = None,
 ) -> Outcome:
     """Send ``request`` (if any) and pump the pipes until its result, death or a limit.
 
     Output is collected into ``out``/``err`` as it comes (so the sandbox never blocks on a
-    full pipe); more than ``flood_bytes`` of it, or ``scratch`` growing by more than
-    ``scratch_bytes``, ends the exchange.
+    full pipe); more than ``flood_bytes`` of it ends the exchange, and so does
+    ``check_disk()`` returning False (it is called about twice a second, less often when
+    it takes long).
     """
     pending = memoryview(protocol.encode(request)) if request is not None else memoryview(b"")
     reader = protocol.FrameReader()
     deadline = time.monotonic() + wall_s
     streams = {pipes.stdout: out, pipes.stderr: err}
-    disk_limit = folder_bytes(scratch) + scratch_bytes if scratch is not None else 0
-    next_disk_check = time.monotonic() + 0.5
+    next_disk_check = time.monotonic() + DISK_CHECK_S
     with selectors.DefaultSelector() as sel:
         for fd in streams:
             sel.register(fd, selectors.EVENT_READ)
@@ -115,10 +170,12 @@ def exchange(
             if remaining <= 0:
                 return Outcome(None, "timed out", timed_out=True)
             events = sel.select(min(remaining, 0.5))
-            if scratch is not None and time.monotonic() >= next_disk_check:
-                next_disk_check = time.monotonic() + 0.5
-                if folder_bytes(scratch) > disk_limit:
+            if check_disk is not None and time.monotonic() >= next_disk_check:
+                began = time.monotonic()
+                if not check_disk():
                     return Outcome(None, "scratch folder full", filled=True)
+                spent = time.monotonic() - began
+                next_disk_check = time.monotonic() + max(DISK_CHECK_S, 4 * spent)
             for key, _mask in events:
                 fd = int(key.fd)
                 if fd == pipes.commands:
@@ -149,7 +206,7 @@ def exchange(
                 try:
                     messages = reader.feed(data)
                 except protocol.FrameError as exc:
-                    return Outcome(None, f"bad result frame: {exc}")
+                    return Outcome(None, str(exc), malformed=True)
                 # A result belongs to this request only if it names its cell: code can
                 # write to the result pipe too, and must not shift later answers.
                 wanted = request.get("cell") if request is not None else None

@@ -3,7 +3,11 @@
 Stdlib only: the sandbox child imports this before it locks itself down. The filter is a
 block list on top of Landlock (files) and namespaces (network, pids): it refuses every call
 that creates processes, talks to the network, debugs or signals other processes, changes
-mounts or namespaces, loads kernel code, or bypasses path checks (``open_by_handle_at``).
+mounts or namespaces, loads kernel code, or bypasses path checks (``open_by_handle_at``); it
+also refuses every change of file metadata (mode, owner, times, extended attributes, inode
+flags: Landlock does not cover them), System V IPC and POSIX message queues (shared with the
+user's other processes where there is no IPC namespace) and inotify watches, and answers
+ENOSYS to system calls newer than the table (so a new kernel adds no unfiltered call).
 Threads are allowed (``clone`` with ``CLONE_THREAD`` and no namespace flags); ``clone3`` answers
 ENOSYS so glibc falls back to ``clone``, whose flags a filter can read. Calls that take a pid
 (kill, tgkill, prlimit64, sched_setaffinity ...) are allowed only on the sandbox itself.
@@ -49,6 +53,10 @@ _CLONE_NAMESPACE_FLAGS = (
 )
 _TIOCSTI = 0x5412
 _TIOCLINUX = 0x541C
+#: ioctls that change inode flags or extended attributes (chattr); refused like chmod.
+_FS_IOC_SETFLAGS = (0x40086602, 0x40046602)  # FS_IOC_SETFLAGS, FS_IOC32_SETFLAGS
+_FS_IOC_FSSETXATTR = 0x401C5820
+_FS_IOC_SETVERSION = (0x40087602, 0x40047602)
 _X32_SYSCALL_BIT = 0x40000000
 
 
@@ -169,7 +177,56 @@ _SYSCALLS: dict[str, tuple[int | None, int | None]] = {
     "landlock_create_ruleset": (444, 444),
     "landlock_add_rule": (445, 445),
     "landlock_restrict_self": (446, 446),
+    # File metadata: Landlock's rights do not cover these, so only the filter can stop them.
+    "chmod": (90, None),
+    "fchmod": (91, 52),
+    "fchmodat": (268, 53),
+    "fchmodat2": (452, 452),
+    "chown": (92, None),
+    "fchown": (93, 55),
+    "lchown": (94, None),
+    "fchownat": (260, 54),
+    "utime": (132, None),
+    "utimes": (235, None),
+    "futimesat": (261, None),
+    "utimensat": (280, 88),
+    "setxattr": (188, 5),
+    "lsetxattr": (189, 6),
+    "fsetxattr": (190, 7),
+    "removexattr": (197, 14),
+    "lremovexattr": (198, 15),
+    "fremovexattr": (199, 16),
+    "setxattrat": (463, 463),
+    "removexattrat": (466, 466),
+    "file_setattr": (469, 469),
+    # System V IPC (shared with every process of the user unless in an IPC namespace), and
+    # POSIX message queues (the same).
+    "shmget": (29, 194),
+    "shmat": (30, 196),
+    "shmctl": (31, 195),
+    "shmdt": (67, 197),
+    "semget": (64, 190),
+    "semop": (65, 193),
+    "semctl": (66, 191),
+    "semtimedop": (220, 192),
+    "msgget": (68, 186),
+    "msgsnd": (69, 189),
+    "msgrcv": (70, 188),
+    "msgctl": (71, 187),
+    "mq_open": (240, 180),
+    "mq_unlink": (241, 181),
+    "mq_timedsend": (242, 182),
+    "mq_timedreceive": (243, 183),
+    "mq_notify": (244, 184),
+    "mq_getsetattr": (245, 185),
+    # File-system watches: they report names and activity in folders the sandbox cannot read.
+    "inotify_init": (253, None),
+    "inotify_init1": (294, 26),
+    "inotify_add_watch": (254, 27),
 }
+#: The highest system call number in the table above (Linux 6.17's file_setattr). Newer calls
+#: answer ENOSYS, as on an older kernel, so a kernel update cannot add an unfiltered one.
+LAST_KNOWN_SYSCALL = 469
 
 #: Refused outright with EPERM.
 DENIED = (
@@ -186,6 +243,14 @@ DENIED = (
     "mknodat", "process_madvise", "process_mrelease", "migrate_pages", "move_pages", "kcmp",
     "vhangup", "uselib", "ustat", "sysfs", "nfsservctl", "fanotify_init", "fanotify_mark",
     "setpriority", "ioprio_set", "get_robust_list",
+    "chmod", "fchmod", "fchmodat", "fchmodat2", "chown", "fchown", "lchown", "fchownat",
+    "utime", "utimes", "futimesat", "utimensat", "setxattr", "lsetxattr", "fsetxattr",
+    "removexattr", "lremovexattr", "fremovexattr", "setxattrat", "removexattrat",
+    "file_setattr",
+    "shmget", "shmat", "shmctl", "shmdt", "semget", "semop", "semctl", "semtimedop",
+    "msgget", "msgsnd", "msgrcv", "msgctl", "mq_open", "mq_unlink", "mq_timedsend",
+    "mq_timedreceive", "mq_notify", "mq_getsetattr",
+    "inotify_init", "inotify_init1", "inotify_add_watch",
 )  # fmt: skip
 #: Allowed only when the pid argument (index) is the sandbox's own pid (or 0 where "0" means self).
 SELF_ONLY = {
@@ -263,6 +328,8 @@ def build_filter(self_pid: int, *, arch: Arch | None = None) -> bytes:
     if arch.name == "x86_64":
         asm.jump(_BPF_JGE_K, _X32_SYSCALL_BIT, 0, 1)
         asm.ret(eperm)
+    asm.jump(_BPF_JGE_K, LAST_KNOWN_SYSCALL + 1, 0, 1)
+    asm.ret(_RET_ERRNO | errno.ENOSYS)
     for name in DENIED:
         number = nr(name)
         if number is not None:
@@ -290,10 +357,12 @@ def build_filter(self_pid: int, *, arch: Arch | None = None) -> bytes:
     asm.load(_OFF_ARG_LO[0])
     asm.jump(_BPF_JSET_K, CLONE_THREAD, 0, "deny")
     asm.jump(_BPF_JSET_K, _CLONE_NAMESPACE_FLAGS, "deny", "allow")
-    asm.label("ioctl")  # no faking terminal input
+    asm.label("ioctl")  # no faking terminal input, no chattr
     asm.load(_OFF_ARG_LO[1])
-    asm.jump(_BPF_JEQ_K, _TIOCSTI, "deny", 0)
-    asm.jump(_BPF_JEQ_K, _TIOCLINUX, "deny", "allow")
+    refused = (_TIOCSTI, _TIOCLINUX, *_FS_IOC_SETFLAGS, _FS_IOC_FSSETXATTR, *_FS_IOC_SETVERSION)
+    for command in refused[:-1]:
+        asm.jump(_BPF_JEQ_K, command, "deny", 0)
+    asm.jump(_BPF_JEQ_K, refused[-1], "deny", "allow")
     asm.label("allow")
     asm.ret(RET_ALLOW)
     asm.label("deny")
