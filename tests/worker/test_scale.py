@@ -115,3 +115,22 @@ def test_fit_estimate_is_within_10_percent_of_measured_resident_memory(
     assert measured > shape.weights_bytes
     error = estimate.required_bytes / measured - 1
     assert abs(error) <= 0.10, f"estimate {estimate.required_bytes} vs measured {measured}"
+
+
+def test_smaller_kv_cache_choices_match_llama_cpp_and_the_estimate(standin_small: Path):
+    """q8_0 and the sliding-window-only cache: llama.cpp allocates what the estimate says."""
+    shape = ModelShape.from_gguf(read_gguf_info(standin_small))
+    memory = MemoryInfo(total_ram=64 * GiB, available_ram=64 * GiB)
+    n_ctx = 65536
+    opts = LoadOptions(n_ctx=n_ctx, kv_cache_type="q8_0", swa_full=False)
+    estimate = estimate_fit(shape, memory, n_ctx, kv_cache_type="q8_0", swa_full=False)
+    full = estimate_fit(shape, memory, n_ctx)
+    assert estimate.kv_cache_bytes < full.kv_cache_bytes * 0.3  # q8_0 and one layer windowed
+    with EngineClient.start(standin_small, opts) as client:
+        metrics = client.generate(
+            GenerateRequest(prompt_tokens=PROMPT[:512], max_tokens=4, sampling=GREEDY)
+        ).wait()
+        assert client.info is not None
+        kv = sum(v for k, v in client.info.buffers.items() if k.endswith(" KV"))
+    assert kv == estimate.kv_cache_bytes
+    assert abs(estimate.required_bytes / metrics.peak_rss_bytes - 1) <= 0.10
