@@ -131,6 +131,7 @@ def test_smaller_kv_cache_choices_match_llama_cpp_and_the_estimate(standin_small
             GenerateRequest(prompt_tokens=PROMPT[:512], max_tokens=4, sampling=GREEDY)
         ).wait()
         assert client.info is not None
-        kv = sum(v for k, v in client.info.buffers.items() if k.endswith(" KV"))
-    assert kv == estimate.kv_cache_bytes
+        kv_buffers = [v for k, v in client.info.buffers.items() if k.endswith(" KV")]
+    # llama.cpp prints buffer sizes in MiB with 2 decimals: each is exact to 0.005 MiB
+    assert abs(sum(kv_buffers) - estimate.kv_cache_bytes) <= len(kv_buffers) * 0.005 * 2**20
     assert abs(estimate.required_bytes / metrics.peak_rss_bytes - 1) <= 0.10
