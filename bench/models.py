@@ -15,8 +15,10 @@ from bench.common import CACHE
 
 def _byte_vocab(n_vocab: int) -> tuple[list[str], list[int]]:
     # GPT-2 style byte-level tokens, then filler tokens so the output layer has realistic size
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(
-        range(ord("®"), ord("ÿ") + 1)
+    bs = (
+        list(range(ord("!"), ord("~") + 1))
+        + list(range(ord("¡"), ord("¬") + 1))
+        + list(range(ord("®"), ord("ÿ") + 1))
     )
     cs = bs[:]
     n = 0
@@ -32,9 +34,27 @@ def _byte_vocab(n_vocab: int) -> tuple[list[str], list[int]]:
     return tokens, types
 
 
+HARMONY_SPECIALS = (
+    "<|startoftext|>", "<|endoftext|>", "<|reserved_200000|>", "<|reserved_200001|>",
+    "<|return|>", "<|constrain|>", "<|reserved_200004|>", "<|channel|>", "<|start|>", "<|end|>",
+    "<|message|>", "<|reserved_200009|>", "<|reserved_200010|>", "<|reserved_200011|>",
+    "<|call|>", "<|reserved_200013|>",
+)  # fmt: skip
+
+
 def random_llama(
-    name: str, *, n_layer: int, n_embd: int, n_ff: int, n_head: int, n_vocab: int, seed: int = 0
+    name: str,
+    *,
+    n_layer: int,
+    n_embd: int,
+    n_ff: int,
+    n_head: int,
+    n_vocab: int,
+    seed: int = 0,
+    specials: tuple[str, ...] = (),
 ) -> Path:
+    """``specials``: control tokens put at the end of the vocabulary (Harmony's make the
+    model a Harmony model to the app)."""
     import gguf
 
     path = CACHE / f"{name}.gguf"
@@ -54,7 +74,9 @@ def random_llama(
     w.add_rope_dimension_count(n_embd // n_head)
     w.add_layer_norm_rms_eps(1e-5)
     w.add_file_type(gguf.LlamaFileType.MOSTLY_F16)
-    tokens, types = _byte_vocab(n_vocab)
+    tokens, types = _byte_vocab(n_vocab - len(specials))
+    tokens += list(specials)
+    types += [3] * len(specials)
     w.add_tokenizer_model("gpt2")
     w.add_tokenizer_pre("default")
     w.add_token_list(tokens)
@@ -89,5 +111,19 @@ def random_llama(
 
 def model_100m() -> Path:
     """About 110M parameters: 12 layers, width 768, vocabulary 32000 (F16, ~220 MB)."""
-    return random_llama("random-llama-110m", n_layer=12, n_embd=768, n_ff=2048, n_head=12,
-                        n_vocab=32000)
+    return random_llama(
+        "random-llama-110m", n_layer=12, n_embd=768, n_ff=2048, n_head=12, n_vocab=32000
+    )
+
+
+def harmony_100m() -> Path:
+    """The same shape with the Harmony control tokens: the app talks Harmony to it."""
+    return random_llama(
+        "random-harmony-110m",
+        n_layer=12,
+        n_embd=768,
+        n_ff=2048,
+        n_head=12,
+        n_vocab=32000,
+        specials=HARMONY_SPECIALS,
+    )

@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import emit_json, median, print_table
-from gptoss_desktop.core.compare.templates import CHATML_TEMPLATE, ChatMessage, ChatTemplate
+from gptoss_desktop.core.templating.templates import CHATML_TEMPLATE, ChatMessage, ChatTemplate
 
 MESSAGES = [ChatMessage("system", "Be brief.")] + [
     ChatMessage("user" if i % 2 == 0 else "assistant", f"message {i} " * 20) for i in range(5)

@@ -17,8 +17,12 @@ Three measurements, all with the real window (offscreen Qt):
 ``startup_ratio``
     Seconds from process start to a shown main window, against a bare PySide6 window started
     the same way in the same run (median of ``--starts``). Target: <= 3.
+``min_window_width_px``, ``min_window_height_px``
+    The main window's minimumSizeHint with chat settings and the tool panel open, tools
+    enabled (a long function name in the panel's summary) and compare mode opened
+    (tests/ui/layout_probe.py). Target: <= 1024 and <= 700.
 
-    python bench/ui.py [--json] [--starts N] [--rounds N] [--model PATH]
+    python bench/ui.py [--json] [--starts N] [--rounds N] [--model PATH] [--layout-only]
 """
 
 from __future__ import annotations
@@ -242,13 +246,40 @@ def measure_startup(starts: int) -> tuple[float, float]:
     return median(bare), median(full)
 
 
+def measure_min_window(app: Any) -> tuple[int, int]:
+    """Minimum width and height of the main window with every panel open."""
+    from tests.ui.layout_probe import minimum_size, open_all_panels
+
+    with tempfile.TemporaryDirectory() as tmp:
+        w = _window(Path(tmp))
+        open_all_panels(w, app.processEvents)
+        size = minimum_size(w)
+        w.close()
+        app.processEvents()
+    return size
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--starts", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=3, help="token-cost rounds (medians)")
     parser.add_argument("--model", type=Path, default=MODEL)
+    parser.add_argument(
+        "--layout-only", action="store_true", help="only the minimum window size (no model)"
+    )
     args = parser.parse_args(argv)
+    if args.layout_only:
+        from PySide6.QtWidgets import QApplication
+
+        app = QApplication.instance() or QApplication([])
+        width, height = measure_min_window(app)
+        layout = {"min_window_width_px": width, "min_window_height_px": height}
+        if args.json:
+            emit_json(layout)
+        else:
+            print(f"minimum window size with every panel open: {width} x {height} px")
+        return 0
     if not args.model.is_file():
         print(f"needs {args.model} (../shared/models beside the checkout)", file=sys.stderr)
         return 2
@@ -264,7 +295,10 @@ def main(argv: list[str] | None = None) -> int:
         fulls.append(measure_token_cost(app, text, n_tokens, TRANSCRIPT_TOKENS))
     empty, full = median(empties), median(fulls)
     bare_s, app_s = measure_startup(args.starts)
+    min_width, min_height = measure_min_window(app)
     result = {
+        "min_window_width_px": min_width,
+        "min_window_height_px": min_height,
         "max_stall_ms": round(stall_ms, 2),
         "token_cost_ratio_50k": round(full / empty, 3),
         "startup_ratio": round(app_s / bare_s, 3),
@@ -283,6 +317,8 @@ def main(argv: list[str] | None = None) -> int:
             ["measure", "value", "target"],
             [
                 ["longest main-thread stall while streaming (ms)", result["max_stall_ms"], "< 50"],
+                ["minimum window width, every panel open (px)", min_width, "<= 1024"],
+                ["minimum window height, every panel open (px)", min_height, "<= 700"],
                 [
                     "cost per token, 50k transcript / empty",
                     result["token_cost_ratio_50k"],

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from gptoss_desktop.core.errors import GptossError
 from gptoss_desktop.core.paths import AppPaths
-from gptoss_desktop.resources import Resources
+from gptoss_desktop.resources import APP_TITLE, DESKTOP_FILE_ID, Resources
 
 
 @dataclass
@@ -56,12 +56,33 @@ def build_window(
     return AppParts(paths, store, window)
 
 
+def name_application(app: object) -> None:
+    """The names the desktop sees: one title for people, the .desktop id as the Wayland app id."""
+    from PySide6.QtGui import QGuiApplication
+
+    QGuiApplication.setApplicationName("gptoss-desktop")  # folders, the X11 class (StartupWMClass)
+    QGuiApplication.setOrganizationName("gptoss-desktop")
+    QGuiApplication.setApplicationDisplayName(APP_TITLE)
+    # The Wayland app id: desktops match it to the .desktop file for the icon and the name.
+    QGuiApplication.setDesktopFileName(DESKTOP_FILE_ID)
+
+
 def run_gui(argv: list[str] | None = None) -> int:
     """Start the app; return its exit status."""
     from gptoss_desktop.core.paths import use_private_umask
 
     use_private_umask()  # also when started without the command-line entry
     os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    from gptoss_desktop.core.display import no_display
+
+    if no_display():
+        print(
+            "gptoss-desktop: no display found (neither DISPLAY nor WAYLAND_DISPLAY is set). "
+            "Start it from a desktop session, or run the command-line tools "
+            "(gptoss-desktop --help).",
+            file=sys.stderr,
+        )
+        return 1
     from PySide6.QtCore import Qt
     from PySide6.QtGui import QGuiApplication
     from PySide6.QtWidgets import QApplication
@@ -72,13 +93,11 @@ def run_gui(argv: list[str] | None = None) -> int:
         Qt.HighDpiScaleFactorRoundingPolicy.PassThrough
     )
     app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv[:1])
-    app.setApplicationName("gptoss-desktop")
-    app.setOrganizationName("gptoss-desktop")
-    QGuiApplication.setApplicationDisplayName("gptoss-desktop")
+    name_application(app)
     try:
         parts = build_window()
     except GptossError as exc:
-        ErrorDialog("gptoss-desktop could not start", exc.message, exc.details).exec()
+        ErrorDialog(f"{APP_TITLE} could not start", exc.message, exc.details).exec()
         return 1
     window = parts.window
     install_exception_hook(lambda: window)  # type: ignore[arg-type,return-value]

@@ -21,6 +21,10 @@ from pathlib import Path
 RESOURCES_ENV = "GPTOSS_RESOURCES"
 DEMO_MODEL_FILE = "tiny-harmony.gguf"
 DEMO_MODEL_LABEL = "Demo model (tiny, for trying the app)"
+APP_TITLE = "gpt-oss Desktop"  # the one name people see: window, welcome screen, menus, installers
+# The .desktop file's id (resources/linux/<id>.desktop); the Wayland app id must match it for
+# desktops to find the app's icon and name.
+DESKTOP_FILE_ID = "io.github.gptoss_desktop.GptossDesktop"
 
 
 def candidate_dirs(environ: dict[str, str] | os._Environ[str] | None = None) -> list[Path]:

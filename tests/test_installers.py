@@ -73,6 +73,14 @@ def test_spec_runs_and_points_at_real_files(monkeypatch: pytest.MonkeyPatch) -> 
     hidden = analysis.kwargs["hiddenimports"]
     # Sub-commands are imported by name; the worker runs inside the same binary.
     assert {"gptoss_desktop.cli.selftest", "gptoss_desktop.worker.server"} <= set(hidden)
+    # the local API: its server command, and uvicorn's modules chosen by name at run time
+    assert {"gptoss_desktop.cli.serve", "gptoss_desktop.api.app"} <= set(hidden)
+    assert {
+        "uvicorn.protocols.http.h11_impl",
+        "uvicorn.loops.asyncio",
+        "uvicorn.lifespan.off",
+    } <= set(hidden)
+    assert not {"starlette", "uvicorn", "h11", "anyio"} & set(analysis.kwargs["excludes"])
     assert "PySide6.QtQml" in analysis.kwargs["excludes"]
     datas = analysis.kwargs["datas"]
     assert all(Path(src).is_file() for src, _ in datas)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -38,11 +39,36 @@ def test_cli_flag_runs_every_check_and_prints_one_ok_line(gptoss_home: Path) -> 
     assert f"data folder writable ({gptoss_home.resolve() / 'data'})" in line
     assert "keychain" in line
     assert "model catalog (" in line
+    assert re.search(r"local API answered on http://127\.0\.0\.1:\d+ \([1-4] tokens\)", line)
     assert "Qt offscreen platform" in line
     assert "SVG icon rendered" in line
     assert proc.stderr == ""
     # The probe file is gone again.
     assert [p.name for p in (gptoss_home / "data").iterdir()] == []
+
+
+@pytest.mark.skipif(sys.platform in ("darwin", "win32"), reason="X11/Wayland only")
+def test_no_display_and_no_platform_falls_back_to_offscreen(gptoss_home: Path) -> None:
+    """Issue 16 item 13: headless, with nothing set, the self-test passes (offscreen)."""
+    env = dict(os.environ, GPTOSS_HOME=str(gptoss_home))
+    for key in ("QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY"):
+        env.pop(key, None)
+    proc = subprocess.run(
+        [sys.executable, "-m", "gptoss_desktop", "--self-test"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    line = proc.stdout.strip()
+    assert line.startswith("gptoss-desktop self-test OK: ")
+    assert "Qt offscreen platform" in line and "no display found, so offscreen" in line
+    from gptoss_desktop.core.display import no_display
+
+    assert no_display({}) and not no_display({"DISPLAY": ":0"})
+    assert not no_display({"QT_QPA_PLATFORM": "xcb"})
 
 
 def test_the_demo_model_is_found_where_the_bundle_puts_it(tmp_path: Path) -> None:
@@ -64,7 +90,8 @@ def test_no_model_fails_with_the_reason(
     assert len(err.splitlines()) == 1
     assert err.startswith("gptoss-desktop self-test FAILED: model: tiny-harmony.gguf: no bundled")
     assert str(tmp_path / "empty") in err
-    # Only the failed check is named; the others passed.
+    # Only the failed checks are named (the API check needs the model too); the others passed.
+    assert "api: tiny-harmony.gguf: no bundled" in err
     assert "data:" not in err and "keychain:" not in err and "qt:" not in err
 
 

@@ -2,8 +2,10 @@
 
     python docs/screenshots/capture_chat.py [OUT_DIR]
 
-Writes chat-reasoning.png (light, reasoning expanded), chat-dark.png (the same chat in the
-dark theme) and first-run.png (the welcome screen with this machine's check). Every text in
+Writes, at 1280x800: chat-reasoning.png (light, reasoning expanded), chat-dark.png (the same
+chat in the dark theme) and first-run.png (the welcome screen with this machine's check); at
+1024x700 (a laptop at 150 % scaling): first-run-1024x700.png, chat-1024x700.png (chat settings
+and the tool panel open, tools on) and models-1024x700.png (the model manager). Every text in
 the chat is what the demo model really wrote, greedy.
 """
 
@@ -21,7 +23,8 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 QUESTIONS = ("What is the capital of France?", "Say hello to Alice.", "What is the date today?")
-SIZE = (1360, 820)
+SIZE = (1280, 800)
+SMALL = (1024, 700)
 
 
 def wait(app, predicate, timeout: float = 60.0) -> None:
@@ -73,6 +76,9 @@ def main(out: Path) -> int:
         wait(app, lambda: first.first_run.report is not None, 90)
         settle(app)
         first.grab().save(str(out / "first-run.png"))
+        first.resize(*SMALL)
+        settle(app)
+        first.grab().save(str(out / "first-run-1024x700.png"))
         first.close()
 
         w = window(Path(tmp) / "chat", first_run_done=True)
@@ -107,6 +113,25 @@ def main(out: Path) -> int:
         settle(app)
         w.grab().save(str(out / "chat-dark.png"))
         w.library.set_theme("light")
+        tools = replace(w.chat.settings, enabled_tools=("python", "browser"))
+        w.settings_panel.set_settings(tools)
+        w.chat.update_settings(tools)
+        w.tools.show_summary(tools)
+        w.resize(*SMALL)
+        w.fit_side_panels()
+        w.tools.dock.show()
+        w.tools.dock.raise_()
+        settle(app)
+        w.chat_view.scroll_to_bottom()
+        settle(app)
+        w.grab().save(str(out / "chat-1024x700.png"))
+        w.library.open_models_window()
+        models = w.library.models_window()
+        models.resize(*SMALL)
+        wait(app, lambda: models.found_table.rowCount() >= 0 and models._memory is not None)
+        settle(app)
+        models.grab().save(str(out / "models-1024x700.png"))
+        models.hide()
         w.close()
     print("wrote", ", ".join(p.name for p in sorted(out.glob("*.png"))))
     return 0

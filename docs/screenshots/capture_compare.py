@@ -2,8 +2,9 @@
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python docs/screenshots/capture_compare.py
 
-Needs ../shared/models (stories260K and TinyStories-656K-F16). Writes compare-streaming.png
-(mid-stream, live metrics), compare-chart.png (after the turn) and compare-blind.png.
+Needs ../shared/models (stories260K and TinyStories-656K-F16). Writes, at 1280x800,
+compare-streaming.png (mid-stream, live metrics), compare-chart.png (after the turn) and
+compare-blind.png; at 1024x700 compare-blind-1024x700.png.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ def main() -> int:
         EnginePool() as pool,
     ):
         view = CompareView(store, models, pool=pool, settings=settings)
-        view.resize(1200, 720)
+        view.resize(1280, 800)
         view.show()
         view.columns[1].select_model(models[1])
         view.composer.setPlainText(PROMPT)
@@ -71,6 +72,9 @@ def main() -> int:
         wait_until(app, lambda: view.run is not None and view.run.finished)
         wait_until(app, lambda: view.vote_bar.isVisible(), 10)
         view.grab().save(str(OUT / "compare-blind.png"))
+        view.resize(1024, 700)
+        wait_until(app, lambda: False, 0.5)
+        view.grab().save(str(OUT / "compare-blind-1024x700.png"))
         view.shutdown()
     return 0
 

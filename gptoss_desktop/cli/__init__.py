@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from gptoss_desktop import __version__
 
-COMMAND_MODULES = ("doctor", "generate", "chat", "models", "tool")
+COMMAND_MODULES = ("doctor", "generate", "chat", "models", "tool", "serve")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -18,7 +18,6 @@ says whether each call is shown for y / a / n first (ask, the default), run, or 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import sys
 from pathlib import Path
@@ -36,8 +35,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--message", required=True, action="append", help="a user message (repeat for more turns)"
     )
     p.add_argument("--system", default=None, help="instructions (the developer message)")
+    p.add_argument("--identity", default=None, help="model identity (default: gpt-oss's own)")
     p.add_argument("--reasoning", choices=("low", "medium", "high"), default="medium")
-    p.add_argument("--date", default=None, help="current date for the model (default: today)")
+    p.add_argument(
+        "--date", default=None, help="conversation start date for the model (default: today)"
+    )
     p.add_argument("--no-date", action="store_true", help="tell the model no date")
     p.add_argument("--max-tokens", type=int, default=1024, help="per model reply")
     p.add_argument("--temperature", type=float, default=1.0)
@@ -60,57 +62,56 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gptoss_desktop.core.engine import EngineClient, LoadOptions, SamplingOptions
-    from gptoss_desktop.core.harmony import ChatSession, DeveloperContent, SystemContent
+    from gptoss_desktop.core.chat.harmony_turns import open_harmony_session
+    from gptoss_desktop.core.chat.session import NO_DATE, SessionSettings
+    from gptoss_desktop.core.engine import EngineClient, LoadOptions
 
     if args.max_tokens < 1:
         print("error: --max-tokens must be at least 1", file=sys.stderr)
         return 2
-    functions = _functions(args.function)
     results = _tool_results(args.tool_result)
-    date = None if args.no_date else (args.date or dt.date.today().isoformat())
-    system = SystemContent(conversation_start_date=date).with_reasoning(args.reasoning)
-    extra = None
+    settings = SessionSettings(
+        instructions=args.system or "",
+        model_identity=args.identity or "",
+        reasoning_effort=args.reasoning,
+        date=NO_DATE if args.no_date else args.date,
+        temperature=args.temperature,
+        top_p=args.top_p,
+        seed=args.seed,
+        functions=tuple(_functions(args.function)),
+    )
+    tools = box = None
     if args.tools:
         from gptoss_desktop.cli.chat_tools import chat_tools
 
-        extra = chat_tools(args.tools, args.docs, args.approve, args.max_tool_calls)
-        system = system.with_tools(*extra.box.system_namespaces().values())
-        declared = extra.box.developer_namespace()
-        functions += list(declared.tools) if declared is not None else []
-    developer = (
-        DeveloperContent.create(args.system, functions) if (args.system or functions) else None
-    )
-    sampling = SamplingOptions(temperature=args.temperature, top_p=args.top_p, seed=args.seed)
+        tools, box = chat_tools(args.tools, args.docs, args.approve, args.max_tool_calls)
     options = LoadOptions(
         n_ctx=args.ctx, n_threads=args.threads, n_gpu_layers=args.gpu_layers, seed=args.seed
     )
-    handlers: dict[str, Any] = dict(extra.box.harmony_handlers()) if extra else {}
-    handlers.update({name: _canned(text) for name, text in results.items()})
+    canned: dict[str, Any] = {name: _canned(text) for name, text in results.items()}
     try:
         with EngineClient.start(args.model, options) as engine:
-            session = ChatSession(
+            session = open_harmony_session(
                 engine,
-                system=system,
-                developer=developer,
-                sampling=sampling,
-                tools=handlers,
-                approve=extra.policy.hook() if extra else None,
+                settings,
+                toolbox=box,
+                tools=canned,
+                approve=tools.policy.hook() if tools else None,
                 max_tool_calls=args.max_tool_calls,
                 max_tokens=args.max_tokens,
             )
             printer = None if args.json else _StreamPrinter()
             turns = []
             for text in args.message:
-                if extra:
-                    extra.policy.begin_turn()
+                if tools:
+                    tools.policy.begin_turn()
                 turns.append(session.send(text, on_event=printer))
                 if printer:
                     printer.end_turn(turns[-1])
             load_s = engine.info.load_s if engine.info else 0.0
     finally:
-        if extra:
-            extra.box.close()
+        if tools:
+            tools.close()
     if args.json:
         print_json(_report(turns, load_s))
     return 0

@@ -11,29 +11,19 @@ reads y / a / n; prompts go to stderr so ``--json`` output stays clean.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from gptoss_desktop.cli import terminal
+from gptoss_desktop.core.chat.tools import ChatToolConfig, ChatTools, ToolPreferences
 from gptoss_desktop.core.errors import HarmonyError, SandboxUnavailable, ToolError
-from gptoss_desktop.core.tools.approval import ApprovalPolicy, terminal_asker
+from gptoss_desktop.core.tools.approval import ApprovalMode, terminal_asker
+from gptoss_desktop.core.tools.functions import load_function_specs
 from gptoss_desktop.core.tools.results import ToolCall
 from gptoss_desktop.core.tools.toolbox import ToolBox
 
-if TYPE_CHECKING:
-    from gptoss_desktop.core.paths import AppPaths
-    from gptoss_desktop.core.tools.browser import BrowserSession
-    from gptoss_desktop.core.tools.functions import FunctionTools
-    from gptoss_desktop.core.tools.python_tool import PythonTool
-
 BUILT_INS = ("python", "browser")
-
-
-@dataclass
-class ChatTools:
-    box: ToolBox
-    policy: ApprovalPolicy
+#: The command line's tools live in the chat "cli" (scratch folder ``scratch/cli``).
+CLI_CHAT = "cli"
 
 
 def _ask_line(prompt: str) -> str:
@@ -59,8 +49,11 @@ def human_answer(call: ToolCall) -> str:
         raise ToolError("nobody answered on the terminal") from None
 
 
-def chat_tools(spec: str, docs: str | None, approve: str, max_calls: int) -> ChatTools:
-    """The tools named in ``--tools`` (comma-separated), ready for a ChatSession."""
+def chat_tools(
+    spec: str, docs: str | None, approve: str, max_calls: int
+) -> tuple[ChatTools, ToolBox]:
+    """The tools named in ``--tools`` (comma-separated), assembled as the chat window does
+    (core/chat/tools.py), and the box of this run's tools."""
     from gptoss_desktop.core.paths import AppPaths
 
     names = [n.strip() for n in spec.split(",") if n.strip()]
@@ -68,49 +61,22 @@ def chat_tools(spec: str, docs: str | None, approve: str, max_calls: int) -> Cha
     if "browser" in names and not docs:
         raise HarmonyError("--tools browser needs --docs DIR, the folder of documents to search")
     paths = AppPaths.from_env().ensure()
-    box = ToolBox(
-        python=_python(paths) if "python" in names else None,
-        browser=_browser(paths, Path(docs)) if "browser" in names and docs else None,
-        functions=_functions(files, paths) if files else None,
-    )
-    asker = terminal_asker(input_fn=_ask_line, print_fn=_say) if approve == "ask" else None
-    policy = ApprovalPolicy(approve, ask=asker, max_calls_per_turn=max_calls)
-    box.policy = policy
-    return ChatTools(box, policy)
-
-
-def _python(paths: AppPaths) -> PythonTool | None:
-    from gptoss_desktop.core.tools.python_tool import PythonTool
-    from gptoss_desktop.core.tools.scratch import scratch_dir
-
-    try:
-        return PythonTool(scratch_dir(paths, "cli"), check=True)
-    except SandboxUnavailable as exc:
-        _say(f"[the python tool is off: {exc.message}]")
-        return None
-
-
-def _browser(paths: AppPaths, docs: Path) -> BrowserSession:
-    from gptoss_desktop.core.tools.browser import BrowserSession, DocumentIndex, default_index_path
-
-    index = DocumentIndex(docs, default_index_path(paths, docs))
-    index.refresh()
-    return BrowserSession(index)
-
-
-def _functions(files: list[str], paths: AppPaths) -> FunctionTools:
-    from gptoss_desktop.core.tools.functions import (
-        FunctionContext,
-        FunctionTools,
-        load_function_specs,
-    )
-    from gptoss_desktop.core.tools.scratch import scratch_dir
-
-    scratch = scratch_dir(paths, "cli")
-    scratch.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tools = FunctionTools(human=human_answer, context=FunctionContext(scratch=scratch))
+    asker = terminal_asker(input_fn=_ask_line, print_fn=_say)
+    tools = ChatTools(paths, CLI_CHAT, ask=asker, human=human_answer)
+    functions, bindings = [], {}
     for name in files:
-        specs, bindings = load_function_specs(Path(name))
-        for spec in specs:
-            tools.add(spec, bindings.get(spec.name, "human"))
-    return tools
+        specs, given = load_function_specs(Path(name))
+        functions += specs
+        bindings.update(given)
+    config = ChatToolConfig("python" in names, "browser" in names, tuple(functions), bindings)
+    if config.python:
+        try:
+            tools.check_python()
+        except SandboxUnavailable as exc:
+            _say(f"[the python tool is off: {exc.message}]")
+    prefs = ToolPreferences(docs, ApprovalMode(approve), max_calls)
+    box, problems = tools.toolbox(config, prefs)
+    for problem in problems:
+        if not problem.startswith("The python tool is off"):  # said above already
+            _say(f"[{problem}]")
+    return tools, box

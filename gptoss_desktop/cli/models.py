@@ -48,6 +48,16 @@ def register(subparsers: Any) -> None:
     s.add_argument("name", metavar="NAME")
     s.set_defaults(func=cmd_remove)
 
+    s = sub.add_parser(
+        "discover",
+        help="find GGUF models LM Studio, the Hugging Face cache and Ollama keep (no network)",
+    )
+    s.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    s.add_argument(
+        "--deadline", type=float, default=5.0, help="stop scanning after this many seconds"
+    )
+    s.set_defaults(func=cmd_discover)
+
     s = sub.add_parser("info", help="what a GGUF file holds, read with hard limits")
     s.add_argument("path", metavar="PATH|NAME")
     s.add_argument("--json", action="store_true")
@@ -135,6 +145,27 @@ def cmd_list(args: argparse.Namespace) -> int:
         print(
             f" {mark}{r['id']:<34} {_size(r['size_bytes']):>10}  {r['fit'] or '?':<13} {r['repo']}{gated}"
         )
+    return 0
+
+
+def cmd_discover(args: argparse.Namespace) -> int:
+    from gptoss_desktop.core.library.discover import ScanLimits, discover
+
+    found = discover(limits=ScanLimits(deadline_s=max(0.1, args.deadline)))
+    if args.json:
+        print_json(found.to_dict())
+        return 0
+    for place in found.places:
+        state = "" if place["exists"] else "  (not there)"
+        print(f"looked in {place['path']}{state}")
+    if not found.models:
+        print("no GGUF models found")
+    for m in found.models:
+        kind = "gpt-oss" if m.is_gpt_oss else (m.architecture or "?")
+        use = "loadable" if m.loadable else f"not loadable: {m.problem}"
+        print(f"\n{m.label}\n  {m.source_title}, {kind}, {_size(m.size_bytes)}, {use}\n  {m.path}")
+    if found.truncated:
+        print(f"\nscan {found.truncated}; some models may be missing", file=sys.stderr)
     return 0
 
 

@@ -1,6 +1,7 @@
 """``gptoss-desktop --self-test``: prove an installed (or frozen) app can do its job here.
 
-It loads the bundled demo model in a real worker process and generates a few tokens,
+It loads the bundled demo model in a real worker process and generates a few tokens, starts
+the local API server on loopback and has it answer /v1/models and a chat completion,
 checks the package's data files are there (the model catalog), the data folder is writable, asks the OS keychain a question (an absent keychain is
 reported, not a failure), and has Qt create its application object and paint a widget with
 the platform plugin in use (offscreen, xcb, wayland, cocoa, windows). The Qt part runs in a
@@ -21,7 +22,9 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from gptoss_desktop.core.display import no_display
 from gptoss_desktop.core.errors import GptossError, ModelFileError
 from gptoss_desktop.core.paths import AppPaths
 from gptoss_desktop.resources import DEMO_MODEL_FILE, Resources
@@ -113,6 +116,49 @@ def check_generation(model: Path) -> str:
     )
 
 
+def check_api(model: Path) -> str:
+    """The local API server starts on loopback, answers /v1/models and a chat completion."""
+    import json
+    import secrets
+    import urllib.request
+
+    from gptoss_desktop.api.server import ApiServer, ServerConfig
+    from gptoss_desktop.core.api.service import ApiService, EngineHost
+    from gptoss_desktop.core.engine import EngineClient, LoadOptions
+
+    options = LoadOptions(n_ctx=256, n_threads=1, n_batch=64)
+    key = "sk-self-test-" + secrets.token_hex(8)
+    host = EngineHost()
+    client = EngineClient.start(model, options, load_timeout=MODEL_LOAD_TIMEOUT_S)
+    host.set_loaded(model.stem, model, client, owned=True)
+    server = ApiServer(ApiService(host), ServerConfig(port=0, api_key=key))
+    try:
+        url = server.start()
+
+        def call(path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+            data = json.dumps(body).encode() if body is not None else None
+            request = urllib.request.Request(url + path, data=data)
+            request.add_header("Authorization", f"Bearer {key}")
+            request.add_header("Content-Type", "application/json")
+            with urllib.request.urlopen(request, timeout=60) as reply:
+                return dict(json.loads(reply.read()))
+
+        models = call("/v1/models")["data"]
+        ids = [m["id"] for m in models if m.get("loaded")]
+        if ids != [model.stem]:
+            raise GptossError(f"the local API listed {ids} instead of {model.stem}")
+        body = {"model": model.stem, "max_tokens": 4, "temperature": 0,
+                "messages": [{"role": "user", "content": "Once upon a time"}]}  # fmt: skip
+        usage = call("/v1/chat/completions", body)["usage"]
+        tokens = int(usage["completion_tokens"])
+        if not 1 <= tokens <= 4:
+            raise GptossError(f"the local API answered with {tokens} tokens")
+    finally:
+        server.stop()
+        host.close()
+    return f"local API answered on {url} ({tokens} tokens)"
+
+
 def cpu_variant(mapped_files: Iterable[str]) -> str | None:
     """Which CPU backend module ggml chose (GGML_CPU_ALL_VARIANTS builds), from mapped files."""
     for path in mapped_files:
@@ -198,8 +244,14 @@ def check_keychain(timeout: float = KEYCHAIN_TIMEOUT_S) -> str:
 
 
 def check_qt(timeout: float = QT_TIMEOUT_S) -> str:
-    """Run the Qt stage in a child (a missing platform plugin aborts the process)."""
+    """Run the Qt stage in a child (a missing platform plugin aborts the process).
+
+    With no display (a server, a container, CI) the child uses Qt's offscreen plugin, so
+    the check still proves Qt's libraries load and paint."""
     env = dict(os.environ, **{STAGE_ENV: "qt"})
+    headless = no_display(env)
+    if headless:
+        env["QT_QPA_PLATFORM"] = "offscreen"
     try:
         proc = subprocess.run(
             [*app_command(), "--self-test"],
@@ -214,7 +266,8 @@ def check_qt(timeout: float = QT_TIMEOUT_S) -> str:
         raise GptossError(f"Qt did not start within {timeout:.0f} s") from exc
     lines = [ln.strip() for ln in proc.stdout.splitlines() if ln.strip()]
     if proc.returncode == 0 and lines and lines[-1].startswith("qt ok:"):
-        return "Qt " + lines[-1][len("qt ok:") :].strip()
+        note = " (no display found, so offscreen)" if headless else ""
+        return "Qt " + lines[-1][len("qt ok:") :].strip() + note
     err = [ln.strip() for ln in (proc.stderr + proc.stdout).splitlines() if ln.strip()]
     reason = _qt_failure_reason(err) or f"exit status {proc.returncode}"
     raise GptossError(f"Qt could not start: {reason}")
@@ -256,6 +309,7 @@ def collect_checks(model_dirs: list[Path] | None = None) -> list[CheckResult]:
         _run("model", lambda: check_generation(find_demo_model(dirs))),
         _run("data", lambda: check_data_folder(AppPaths.from_env())),
         _run("catalog", check_package_data),
+        _run("api", lambda: check_api(find_demo_model(dirs))),
         _run("keychain", check_keychain),
         _run("qt", check_qt),
     ]

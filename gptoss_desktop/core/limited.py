@@ -31,8 +31,8 @@ from gptoss_desktop.core.errors import GptossError
 
 #: job name -> "module:function" (the child imports nothing else on a caller's say-so).
 JOBS = {
-    "template.compile": "gptoss_desktop.core.compare.template_jobs:compile_job",
-    "template.render": "gptoss_desktop.core.compare.template_jobs:render_job",
+    "template.compile": "gptoss_desktop.core.templating.template_jobs:compile_job",
+    "template.render": "gptoss_desktop.core.templating.template_jobs:render_job",
     "pdf.extract": "gptoss_desktop.core.tools.browser.pdf_job:extract_job",
 }
 FROZEN_FLAG = "--limited-child"

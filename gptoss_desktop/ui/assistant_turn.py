@@ -5,7 +5,9 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QLabel, QWidget
 
+from gptoss_desktop.core.chat.thread import DisplayTurn
 from gptoss_desktop.core.store.records import Message
+from gptoss_desktop.ui.elided_label import ElidedLabel
 from gptoss_desktop.ui.markdown_view import MarkdownView
 from gptoss_desktop.ui.message_widget import (
     ReasoningSection,
@@ -14,7 +16,6 @@ from gptoss_desktop.ui.message_widget import (
     metrics_text,
     tool_button,
 )
-from gptoss_desktop.ui.thread_model import DisplayTurn
 
 Part = ReasoningSection | MarkdownView | ToolCallView
 
@@ -36,7 +37,7 @@ class AssistantTurnWidget(TurnWidget):
         self.body.addWidget(self.header)
         self.parts: dict[int, Part] = {}
         self._order: list[int] = []
-        self.metrics_label = QLabel()
+        self.metrics_label = ElidedLabel(min_chars=8)  # never cut mid-word without "…"
         self.metrics_label.setObjectName("Muted")
         self.metrics_label.setAccessibleName("Message metrics")
         self.metrics_label.hide()
@@ -51,6 +52,8 @@ class AssistantTurnWidget(TurnWidget):
                 part = self.add_part(row, live=False)
                 if isinstance(part, MarkdownView):
                     part.set_markdown(row.content)
+                elif isinstance(part, ToolCallView):
+                    pass  # filled from its row when made; appending would show it twice
                 elif row.content:
                     part.append_text(row.content)
             self.set_metrics(turn.metrics)

@@ -11,13 +11,7 @@ from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from gptoss_desktop.core.errors import ContextOverflow, GptossError
-from gptoss_desktop.core.store.records import ChatSettings, Conversation, Message
-from gptoss_desktop.core.store.store import Store
-from gptoss_desktop.ui.chat_view import ChatView
-from gptoss_desktop.ui.engine_manager import EngineManager
-from gptoss_desktop.ui.generation import GenerationJob, JobOutcome, Prepared
-from gptoss_desktop.ui.thread_model import (
+from gptoss_desktop.core.chat.thread import (
     DisplayTurn,
     ThreadSnapshot,
     delete_turn,
@@ -25,9 +19,14 @@ from gptoss_desktop.ui.thread_model import (
     load_thread,
     switch_version,
 )
+from gptoss_desktop.core.errors import ContextOverflow, GptossError
+from gptoss_desktop.core.store.records import ChatSettings, Conversation, Message
+from gptoss_desktop.core.store.store import Store
+from gptoss_desktop.ui.chat_view import ChatView
+from gptoss_desktop.ui.engine_manager import EngineManager
+from gptoss_desktop.ui.generation import GenerationJob, JobOutcome, Prepared
 from gptoss_desktop.ui.workers import BackgroundTasks
 
-FLUSH_MS = 16  # at most ~60 view updates a second
 TITLE_WORDS = 8
 
 
@@ -70,9 +69,6 @@ class ChatController(QObject):
         self.settings = ChatSettings()
         self.job: GenerationJob | None = None
         self.dropped_turns: dict[int, int] = {}
-        self._timer = QTimer(self)
-        self._timer.setInterval(FLUSH_MS)
-        self._timer.timeout.connect(self.flush)
         view.sig_regenerate.connect(self.regenerate)
         view.sig_edit.connect(self.edit)
         view.sig_switch.connect(self.switch)
@@ -257,24 +253,33 @@ class ChatController(QObject):
     def _start(self, prepare: Callable[[], Prepared]) -> None:
         model = self.engines.current
         assert model is not None
+        # Parented here so that Qt, on this thread, deletes it (and its inbox), never the
+        # job's own thread dropping the last Python reference.
         job = GenerationJob(
-            self.store, model.runner, self.settings, prepare, model_label=model.label
+            self.store,
+            model.runner,
+            self.settings,
+            prepare,
+            model_label=model.label,
+            gate=self.engines.gate,
+            parent=self,
         )
         job.sig_finished.connect(self._on_finished)
+        job.buffer.deliver = self.view.apply  # at most ~60 view updates a second
         self.job = job
         self.view.begin_assistant(model.label)
-        self._timer.start()
         self.sig_busy.emit(True)
         job.start()
 
     def flush(self) -> None:
-        """Move streamed text from the job to the view (the timer calls this)."""
+        """Move streamed text from the job to the view now (its inbox does this by itself)."""
         if self.job is not None:
-            self.view.apply(self.job.buffer.drain())
+            self.job.buffer.flush()
 
     def _on_finished(self, outcome: JobOutcome) -> None:
         self.flush()
-        self._timer.stop()
+        if self.job is not None:
+            self.job.deleteLater()
         self.job = None
         widget = self.view.current
         error = outcome.error
@@ -325,6 +330,4 @@ class ChatController(QObject):
         if job is None:
             return True
         job.cancel()
-        ok = job.join(timeout)
-        self._timer.stop()
-        return ok
+        return job.join(timeout)

@@ -19,10 +19,10 @@ from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
 
+from gptoss_desktop.core.chat.thread import DisplayTurn, ThreadSnapshot
 from gptoss_desktop.core.store.records import Message
 from gptoss_desktop.ui.assistant_turn import AssistantTurnWidget
 from gptoss_desktop.ui.message_widget import TurnWidget, UserMessageWidget
-from gptoss_desktop.ui.thread_model import DisplayTurn, ThreadSnapshot
 
 MARGIN_X, MARGIN_Y, SPACING = 16, 12, 8
 

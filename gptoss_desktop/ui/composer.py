@@ -68,10 +68,11 @@ class Composer(QFrame):
         self.stop_button.setVisible(on)
 
     def set_ready(self, ready: bool, reason: str = "") -> None:
-        """Sending needs a loaded model; ``reason`` says what is missing."""
+        """Sending needs a model (loaded, or picked: Send loads it first); ``reason`` says what
+        is missing, or what Send will do."""
         self._ready = ready
         self.send_button.setEnabled(ready)
-        self.send_button.setToolTip("" if ready else reason)
+        self.send_button.setToolTip(reason)
 
     def focus(self) -> None:
         self.edit.setFocus(Qt.FocusReason.ShortcutFocusReason)

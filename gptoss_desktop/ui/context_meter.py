@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QSizePolicy, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QProgressBar, QWidget
+
+from gptoss_desktop.ui.elided_label import ElidedLabel
 
 WARN_FRACTION = 0.8
 
@@ -25,15 +27,14 @@ class ContextMeter(QWidget):
         row.setContentsMargins(0, 0, 0, 0)
         self.bar = QProgressBar()
         self.bar.setTextVisible(False)
-        self.bar.setFixedWidth(120)
+        self.bar.setFixedWidth(80)
         self.bar.setAccessibleName("Context used")
         row.addWidget(self.bar)
-        self.label = QLabel()
+        # Changing text must not change the window's minimum size (a relayout of everything);
+        # on a narrow window the line is elided, whole in its tooltip.
+        self.label = ElidedLabel(min_chars=14)
         self.label.setObjectName("Muted")
-        # Changing text must not change the window's minimum size (a relayout of everything).
-        self.label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.label.setMinimumWidth(190)
-        row.addWidget(self.label)
+        row.addWidget(self.label, 1)
         self.used = 0
         self.n_ctx = 0
         self.set_usage(0, 0)

@@ -17,12 +17,15 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
+from gptoss_desktop.core.api.gate import EngineGate
+from gptoss_desktop.core.api.host import EngineHost
 from gptoss_desktop.resources import DEMO_MODEL_LABEL
 from gptoss_desktop.ui.workers import BackgroundTasks
 
 if TYPE_CHECKING:  # imported on the loading thread, keeping start-up light
+    from gptoss_desktop.core.chat.harmony_turns import TurnTooling
+    from gptoss_desktop.core.chat.turns import TurnRunner
     from gptoss_desktop.core.engine import EngineClient, ModelInfo
-    from gptoss_desktop.ui.turns import TurnRunner
 
 
 @dataclass
@@ -75,6 +78,14 @@ class EngineManager(QObject):
         self.worker_env = worker_env
         self.current: LoadedModel | None = None
         self.loading: str | None = None
+        self.requested_ctx: dict[str, int] = {}
+        #: The chats' tools, given to every Harmony runner this manager makes (the tool panel).
+        self.tooling: TurnTooling | None = None
+        #: One generation at a time on the loaded model: the chat's turns and the local API's
+        #: requests queue here (FIFO; API requests bounded).
+        self.gate = EngineGate()
+        #: What the local API serves: the model loaded here, kept up to date.
+        self.api_host = EngineHost(self.gate)
         self._closed = False
 
     def state_of(self, path: str) -> str:
@@ -90,11 +101,14 @@ class EngineManager(QObject):
             return
         path = str(path)
         self.loading = path
+        self.requested_ctx[path] = n_ctx
         self.sig_state.emit(path, "loading", f"Loading {model_label(path, self.demo_path)}…")
         previous = self.current
         self.current = None
+        back = (previous.path, previous.info.n_ctx) if previous is not None else None
+        self.api_host.set_loaded(None, None, None)
+        from gptoss_desktop.core.chat.runners import runner_for
         from gptoss_desktop.core.engine import EngineClient, LoadOptions
-        from gptoss_desktop.ui.turns import runner_for
 
         options = LoadOptions(
             n_ctx=n_ctx,
@@ -111,7 +125,8 @@ class EngineManager(QObject):
 
         def work() -> LoadedModel:
             if previous is not None:
-                previous.client.close()
+                with self.gate.turn("window", bounded=False):  # after an API request ends
+                    previous.client.close()
             try:
                 client = EngineClient.start(
                     path,
@@ -134,7 +149,7 @@ class EngineManager(QObject):
                     )
                     info = client.info
                     assert info is not None
-                runner = runner_for(client)
+                runner = runner_for(client, tooling=self.tooling)
                 backend_info = client.backend()
                 backend = backend_info.backend
             except BaseException:
@@ -163,7 +178,7 @@ class EngineManager(QObject):
                 has_gpu,
             )
 
-        self._tasks.submit(work, self._on_loaded, lambda exc: self._on_failed(path, exc))
+        self._tasks.submit(work, self._on_loaded, lambda exc: self._on_failed(path, exc, back))
 
     def _on_loaded(self, model: LoadedModel) -> None:
         self.loading = None
@@ -171,18 +186,27 @@ class EngineManager(QObject):
             model.client.close()
             return
         self.current = model
-        detail = f"Loaded · {model.backend} · context {model.info.n_ctx:,} tokens"
+        self.api_host.set_loaded(Path(model.path).stem, Path(model.path), model.client)
+        detail = f"Loaded · {model.backend} · {model.info.n_ctx:,}-token context"
+        asked = self.requested_ctx.get(model.path)
+        if asked and model.info.n_ctx < asked:
+            detail += f" (its training length; {asked:,} was asked)"
         self.sig_state.emit(model.path, "loaded", detail)
 
-    def _on_failed(self, path: str, exc: BaseException) -> None:
+    def _on_failed(
+        self, path: str, exc: BaseException, back: tuple[str, int] | None = None
+    ) -> None:
         from gptoss_desktop.core.errors import LoadCancelled
 
         self.loading = None
         if isinstance(exc, LoadCancelled):
             self.sig_state.emit(path, "unloaded", "Load cancelled")
-            return
-        self.sig_state.emit(path, "failed", str(exc))
-        self.sig_load_failed.emit(path, exc)
+        else:
+            self.sig_state.emit(path, "failed", str(exc))
+            self.sig_load_failed.emit(path, exc)
+        # The model that was working is loaded again (it was closed to make room).
+        if back is not None and back[0] != path and not self._closed:
+            self.load(*back)
 
     def cancel_load(self) -> None:
         """Abort the load in progress (the worker stops reading the file and exits)."""
@@ -195,13 +219,20 @@ class EngineManager(QObject):
 
     def unload(self) -> None:
         model, self.current = self.current, None
+        self.api_host.set_loaded(None, None, None)
         if model is not None:
-            self._tasks.submit(model.client.close)
+
+            def close() -> None:
+                with self.gate.turn("window", bounded=False):
+                    model.client.close()
+
+            self._tasks.submit(close)
             self.sig_state.emit(model.path, "unloaded", "")
 
     def close(self) -> None:
         """Stop every worker (app exit); waits for a load in progress to end."""
         self._closed = True
+        self.api_host.set_loaded(None, None, None)
         self._tasks.wait(30_000)
         if self.current is not None:
             self.current.client.close()

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from gptoss_desktop.core.errors import GptossError
+from gptoss_desktop.resources import APP_TITLE
 
 
 def describe(exc: BaseException) -> tuple[str, str]:
@@ -40,6 +41,39 @@ def describe(exc: BaseException) -> tuple[str, str]:
     return f"Something went wrong: {text}. The details show where; please report it.", tb
 
 
+_ZWSP = "\u200b"
+
+
+def breakable(text: str, run: int = 24) -> str:
+    """``text`` with a zero-width space every ``run`` characters inside long unbroken words
+    (paths, file names), so a word-wrapped label can wrap them instead of widening its
+    window."""
+    out = []
+    for word in text.split(" "):
+        if len(word) > run:
+            word = _ZWSP.join(word[i : i + run] for i in range(0, len(word), run))
+        out.append(word)
+    return " ".join(out)
+
+
+class WrappingLabel(QLabel):
+    """A word-wrapped label that also wraps long paths and names (see :func:`breakable`);
+    ``text()`` gives back the text as it was set."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._full = ""
+        self.setWordWrap(True)
+        self.setText(text)
+
+    def setText(self, text: str) -> None:
+        self._full = text
+        super().setText(breakable(text))
+
+    def text(self) -> str:
+        return self._full
+
+
 class ErrorDialog(QDialog):
     """A readable error: the message, an expandable details pane and a Copy button."""
 
@@ -49,8 +83,7 @@ class ErrorDialog(QDialog):
         self.setAccessibleName("Error")
         self.setMinimumWidth(480)
         layout = QVBoxLayout(self)
-        self.message_label = QLabel(message)
-        self.message_label.setWordWrap(True)
+        self.message_label = WrappingLabel(message)
         self.message_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.message_label)
         self.details = QPlainTextEdit(details)
@@ -93,8 +126,7 @@ class Banner(QFrame):
         outer.setSpacing(4)
         row = QHBoxLayout()
         outer.addLayout(row)
-        self.label = QLabel()
-        self.label.setWordWrap(True)
+        self.label = WrappingLabel()
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         row.addWidget(self.label, 1)
         self.details_button = QPushButton("Details")
@@ -170,7 +202,7 @@ def install_exception_hook(parent: Callable[[], QWidget | None]) -> ExceptHook:
         message, details = describe(exc)
         showing[0] = True
         try:
-            ErrorDialog("gptoss-desktop: unexpected error", message, details, parent()).exec()
+            ErrorDialog(f"{APP_TITLE}: unexpected error", message, details, parent()).exec()
         finally:
             showing[0] = False
 

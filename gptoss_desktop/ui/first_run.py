@@ -1,9 +1,10 @@
 """The first-run screen: what this machine has, whether gpt-oss-20B fits, how to start.
 
 The machine check (RAM, CPU, llama.cpp backend and GPU) and the fit estimate run off the
-main thread (the backend is asked of a short-lived worker). The user can download the
-recommended model (the models window), import a .gguf they already have, or try the tiny
-demo model at once.
+main thread (the backend is asked of a short-lived worker), and so does the look for gpt-oss
+files other apps already keep (LM Studio, the Hugging Face cache, Ollama). The user can use
+such a file where it is, download the recommended model (its progress shows here), import a
+.gguf they already have, or try the tiny demo model at once.
 """
 
 from __future__ import annotations
@@ -12,13 +13,23 @@ import html
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
-from gptoss_desktop.resources import DEMO_MODEL_LABEL
-
-GiB = 1024**3
+from gptoss_desktop.core.units import format_bytes
+from gptoss_desktop.resources import APP_TITLE, DEMO_MODEL_LABEL
 
 
 @dataclass(frozen=True)
@@ -85,16 +96,35 @@ VERDICT_WORDS = {
 }
 
 
-class FirstRunPage(QWidget):
+STATE_WORDS = {
+    "queued": "Waiting to start",
+    "running": "Downloading",
+    "paused": "Paused",
+    "done": "Downloaded and checked",
+    "failed": "Failed",
+    "cancelled": "Cancelled",
+}
+
+
+class FirstRunPage(QScrollArea):
     sig_download = Signal()
     sig_import = Signal()
     sig_demo = Signal()
     sig_skip = Signal()
+    sig_use_found = Signal(object)
+    """A found model (core.library.discover.FoundModel) to add by reference and use."""
+    sig_cancel_download = Signal()
+    sig_start_chat = Signal()
 
     def __init__(self, has_demo: bool, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setAccessibleName("Welcome")
-        page = QHBoxLayout(self)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        inner = QWidget()
+        self.setWidget(inner)
+        page = QHBoxLayout(inner)
         body = QWidget()
         body.setMaximumWidth(860)
         page.addStretch(1)
@@ -103,7 +133,8 @@ class FirstRunPage(QWidget):
         outer = QVBoxLayout(body)
         outer.setContentsMargins(24, 36, 24, 36)
         outer.setSpacing(14)
-        title = QLabel("<h1>Welcome to gptoss-desktop</h1>")
+        title = QLabel(f"<h1>Welcome to {APP_TITLE}</h1>")
+        title.setWordWrap(True)
         outer.addWidget(title)
         intro = QLabel(
             "Run OpenAI's open-weight gpt-oss-20B privately on this computer. Nothing you "
@@ -127,6 +158,37 @@ class FirstRunPage(QWidget):
         self.recommend_label.setTextFormat(Qt.TextFormat.RichText)
         self.recommend_label.setAccessibleName("Recommended model")
         outer.addWidget(self.recommend_label)
+        self.found_box = QFrame()
+        self.found_box.setObjectName("Banner")
+        self.found_box.setProperty("kind", "info")
+        self.found_box.setAccessibleName("gpt-oss found on this computer")
+        self.found_layout = QVBoxLayout(self.found_box)
+        self.found_layout.setContentsMargins(16, 12, 16, 12)
+        self.found_box.hide()
+        outer.addWidget(self.found_box)
+        self.found_buttons: list[QPushButton] = []
+        self.download_box = QFrame()
+        self.download_box.setAccessibleName("Download progress")
+        dl = QVBoxLayout(self.download_box)
+        dl.setContentsMargins(0, 0, 0, 0)
+        self.download_label = QLabel("")
+        self.download_label.setWordWrap(True)
+        dl.addWidget(self.download_label)
+        row = QHBoxLayout()
+        self.download_bar = QProgressBar()
+        self.download_bar.setRange(0, 1000)
+        row.addWidget(self.download_bar, 1)
+        self.cancel_download_button = QPushButton("Cancel download")
+        self.cancel_download_button.clicked.connect(self.sig_cancel_download)
+        row.addWidget(self.cancel_download_button)
+        self.start_chat_button = QPushButton("Start chatting")
+        self.start_chat_button.setObjectName("Primary")
+        self.start_chat_button.clicked.connect(self.sig_start_chat)
+        self.start_chat_button.hide()
+        row.addWidget(self.start_chat_button)
+        dl.addLayout(row)
+        self.download_box.hide()
+        outer.addWidget(self.download_box)
         buttons = QHBoxLayout()
         self.download_button = QPushButton("Download gpt-oss-20B…")
         self.download_button.setObjectName("Primary")
@@ -140,6 +202,9 @@ class FirstRunPage(QWidget):
         self.demo_button.clicked.connect(self.sig_demo)
         self.demo_button.setVisible(has_demo)
         for b in (self.download_button, self.import_button, self.demo_button):
+            # long labels may wrap the row on a narrow window rather than widen it
+            b.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+            b.setMinimumWidth(0)
             buttons.addWidget(b)
         buttons.addStretch(1)
         outer.addLayout(buttons)
@@ -159,16 +224,16 @@ class FirstRunPage(QWidget):
 
     def show_report(self, r: MachineReport) -> None:
         self.report = r
-        gpu = html.escape(r.gpu) + f" ({r.gpu_free / GiB:.1f} GiB free)" if r.gpu else "none found"
+        gpu = html.escape(r.gpu) + f" ({format_bytes(r.gpu_free)} free)" if r.gpu else "none found"
         lines = [
-            f"<b>Memory</b>: {r.total_ram / GiB:.1f} GiB ({r.available_ram / GiB:.1f} GiB free)",
+            f"<b>Memory</b>: {format_bytes(r.total_ram)} ({format_bytes(r.available_ram)} free)",
             f"<b>Processor</b>: {r.cpu_count} cores",
             f"<b>Acceleration</b>: llama.cpp {html.escape(r.backend)} backend; GPU: {gpu}",
         ]
         if r.backend_error:
             lines.append(f"<i>Backend check failed: {html.escape(r.backend_error)}</i>")
         self.machine_label.setText("<br>".join(lines))
-        size = f"{r.download_bytes / 1e9:.1f} GB download" if r.download_bytes else "size unknown"
+        size = f"{format_bytes(r.download_bytes)} download" if r.download_bytes else "size unknown"
         self.recommend_label.setText(
             f"<b>Recommended: {html.escape(r.model_title or 'gpt-oss-20B')}</b> ({size})<br>"
             f"{VERDICT_WORDS.get(r.verdict, r.verdict)}<br>"
@@ -177,3 +242,69 @@ class FirstRunPage(QWidget):
 
     def show_error(self, message: str) -> None:
         self.machine_label.setText(f"Could not check this computer: {html.escape(message)}")
+
+    # --- models other apps keep ------------------------------------------------------------------
+    def show_found(self, discovery: Any) -> None:
+        """Offer the usable gpt-oss files found in other apps' folders (a ``Discovery``)."""
+        while self.found_layout.count():
+            item = self.found_layout.takeAt(0)
+            if item is not None and item.widget() is not None:
+                item.widget().deleteLater()
+        self.found_buttons = []
+        usable = discovery.usable_gpt_oss
+        if not usable:
+            self.found_box.hide()
+            return
+        head = QLabel(
+            "<b>gpt-oss is already on this computer.</b> Use it where it is: nothing is "
+            "copied or downloaded."
+        )
+        head.setWordWrap(True)
+        self.found_layout.addWidget(head)
+        for found in usable:
+            row = QHBoxLayout()
+            text = QLabel(
+                f"{html.escape(found.label)}<br><span style='color:gray'>in "
+                f"{html.escape(found.source_title)} · {format_bytes(found.size_bytes)}</span>"
+            )
+            text.setToolTip(found.path)
+            text.setWordWrap(True)
+            text.setTextFormat(Qt.TextFormat.RichText)
+            row.addWidget(text, 1)
+            button = QPushButton("Use this file")
+            button.setAccessibleName(f"Use {found.label} from {found.source_title}")
+            button.clicked.connect(lambda _=False, f=found: self.sig_use_found.emit(f))
+            row.addWidget(button)
+            self.found_buttons.append(button)
+            self.found_layout.addLayout(row)
+        self.found_box.show()
+
+    # --- the recommended model's download --------------------------------------------------------
+    def show_download(self, s: Any) -> None:
+        """Progress of the download started here (a ``TaskSnapshot``)."""
+        self.download_box.show()
+        word = STATE_WORDS.get(s.state, s.state)
+        if s.state == "running" and s.phase in ("checking", "verifying"):
+            word = "Checking the download"
+        detail = ""
+        if s.total_bytes and s.state in ("running", "paused", "queued"):
+            detail = f": {format_bytes(s.done_bytes)} of {format_bytes(s.total_bytes)}"
+            if s.speed_bps and s.state == "running":
+                detail += f" · {s.speed_bps / 1e6:.1f} MB/s"
+        if s.state == "failed" and s.error:
+            detail = f": {s.error}"
+        self.download_label.setText(f"{html.escape(s.title)}: {word}{html.escape(detail)}")
+        self.download_bar.setValue(int(1000 * s.fraction) if s.state != "done" else 1000)
+        active = s.state in ("queued", "running", "paused")
+        self.cancel_download_button.setVisible(active)
+        self.download_bar.setVisible(s.state != "failed" and s.state != "cancelled")
+        self.start_chat_button.setVisible(s.state == "done")
+        self.download_button.setEnabled(not active and s.state != "done")
+
+    def show_download_problem(self, message: str) -> None:
+        self.download_box.show()
+        self.download_bar.hide()
+        self.cancel_download_button.hide()
+        self.start_chat_button.hide()
+        self.download_label.setText(html.escape(message))
+        self.download_button.setEnabled(True)

@@ -16,6 +16,7 @@ from typing import Any
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QDockWidget,
     QHBoxLayout,
     QMainWindow,
@@ -28,7 +29,7 @@ from PySide6.QtWidgets import (
 
 from gptoss_desktop.core.paths import AppPaths
 from gptoss_desktop.core.store.store import Store
-from gptoss_desktop.resources import Resources
+from gptoss_desktop.resources import APP_TITLE, Resources
 from gptoss_desktop.ui.app_settings import AppSettings, SettingsFile
 from gptoss_desktop.ui.chat_controller import ChatController
 from gptoss_desktop.ui.chat_view import ChatView
@@ -37,7 +38,7 @@ from gptoss_desktop.ui.context_meter import ContextMeter
 from gptoss_desktop.ui.engine_manager import EngineManager
 from gptoss_desktop.ui.errors import Banner
 from gptoss_desktop.ui.first_run import FirstRunPage
-from gptoss_desktop.ui.library_actions import LibraryActions
+from gptoss_desktop.ui.library_actions import LibraryActions, LibraryParts
 from gptoss_desktop.ui.model_picker import ModelPicker
 from gptoss_desktop.ui.settings_panel import SettingsPanel
 from gptoss_desktop.ui.sidebar import Sidebar
@@ -58,9 +59,10 @@ class MainWindow(QMainWindow):
         worker_env: dict[str, str] | None = None,
     ) -> None:
         super().__init__()
+        self._pending_send: str | None = None  # typed before the picked model had loaded
         self.store, self.paths, self.resources = store, paths, resources
-        self.settings_file, self.app_settings, self.theme = settings_file, app_settings, theme
-        self.setWindowTitle("gptoss-desktop")
+        self.settings_file, self.theme = settings_file, theme
+        self.setWindowTitle(APP_TITLE)
         self.setObjectName("MainWindow")
         self.resize(1200, 800)
         icon = resources.path("icons", "gptoss-desktop.svg")  # vector: sharp at any DPI
@@ -78,8 +80,19 @@ class MainWindow(QMainWindow):
         )
         self._build()
         self.chat = ChatController(store, self.engines, self.tasks, self.chat_view, self)
-        self.library = LibraryActions(self)
+        self.library = LibraryActions(
+            LibraryParts(
+                self, store, paths, resources, settings_file, theme, self.tasks, self.banner,
+                self.sidebar, self.chat, self.engines, self.model_picker, self.settings_panel,
+                self.first_run, self.stack, self.side_docks, self.finish_first_run,
+            ),
+            app_settings,
+        )  # fmt: skip
         self._connect()
+        from gptoss_desktop.ui.api_panel import attach_to as attach_local_api
+
+        #: The "Local API" switch and server (ui/api_panel.py): off unless the user turned it on.
+        self.local_api = attach_local_api(self)
         self._menus()
         # The Harmony tool panel, docked beside the chat right after the first paint (its
         # imports are the heaviest of the window); reading ``tools`` attaches it at once.
@@ -99,8 +112,10 @@ class MainWindow(QMainWindow):
             self.banner.show_message(settings_file.problem, kind="warning")
         if app_settings.first_run_done:
             self.show_chat()
+            self.library.restore_session()
         else:
             self.show_first_run()
+        self._update_send()
 
     # --- building -------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -140,8 +155,16 @@ class MainWindow(QMainWindow):
         self.settings_dock.setObjectName("SettingsDock")
         self.settings_dock.setWidget(self.settings_panel)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.settings_dock)
-        self.compare_page: QWidget | None = None
         self.side_docks: list[QDockWidget] = [self.settings_dock]
+
+    @property
+    def app_settings(self) -> AppSettings:
+        return self.library.app_settings
+
+    @property
+    def compare_page(self) -> Any:
+        """The compare page once shown (None before)."""
+        return self.library.compare_page
 
     @property
     def tools(self) -> Any:
@@ -161,9 +184,16 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.settings_dock, dock)
         self.settings_dock.raise_()
         self.side_docks.append(dock)
+        self.fit_side_panels()
         if self.stack.currentWidget() is self.first_run:
             dock.hide()
         return dock
+
+    def fit_side_panels(self) -> None:
+        """The side panels take about a third of the window (at least 260 px, at most 380),
+        leaving the chat the most room; the user can drag the edge."""
+        width = max(260, min(380, self.width() // 3))
+        self.resizeDocks([self.settings_dock], [width], Qt.Orientation.Horizontal)
 
     def _connect(self) -> None:
         c, lib = self.chat, self.library
@@ -188,6 +218,8 @@ class MainWindow(QMainWindow):
         self.settings_panel.sig_changed.connect(c.update_settings)
         self.settings_panel.sig_reload_context.connect(lib.reload_with_context)
         self.model_picker.sig_load.connect(lib.load_model)
+        self.model_picker.combo.currentIndexChanged.connect(lambda _i: self._update_send())
+        self.model_picker.sig_picked.connect(self._update_send)
         self.model_picker.sig_import.connect(lib.ask_import_model)
         self.model_picker.sig_manage.connect(lib.open_models_window)
         self.engines.sig_state.connect(self._on_model_state)
@@ -197,7 +229,10 @@ class MainWindow(QMainWindow):
         self.engines.sig_load_failed.connect(lambda _p, exc: self.banner.show_error(exc))
         self.first_run.sig_demo.connect(lib.start_with_demo)
         self.first_run.sig_import.connect(lib.ask_import_model)
-        self.first_run.sig_download.connect(lib.open_models_window)
+        self.first_run.sig_download.connect(lib.download_recommended)
+        self.first_run.sig_use_found.connect(lib.use_found)
+        self.first_run.sig_cancel_download.connect(lib.cancel_welcome_download)
+        self.first_run.sig_start_chat.connect(lib.start_with_download)
         self.first_run.sig_skip.connect(lambda: self.finish_first_run())
         self.theme.sig_changed.connect(lambda _c: self.chat_view.update())
 
@@ -206,7 +241,7 @@ class MainWindow(QMainWindow):
         file = bar.addMenu("&File")
         self._action(file, "New chat", QKeySequence.StandardKey.New, self.new_chat)
         self._action(file, "Import chat (JSON)…", None, self.library.ask_import_chat)
-        self._action(file, "Import model (.gguf)…", "Ctrl+O", self.library.ask_import_model)
+        self._action(file, "Add model file (.gguf)…", "Ctrl+O", self.library.ask_import_model)
         self._action(
             file,
             "Export chat as Markdown…",
@@ -224,6 +259,7 @@ class MainWindow(QMainWindow):
         self.stop_action = self._action(chat, "Stop generating", "Esc", self.chat.stop)
         view = bar.addMenu("&View")
         view.addAction(self.settings_dock.toggleViewAction())
+        view.addAction(self.local_api.dock.toggleViewAction())
         self._action(view, "Compare models", "Ctrl+Shift+C", self.library.show_compare)
         self._action(view, "Chat", "Ctrl+Shift+H", self.show_chat)
         theme = view.addMenu("Theme")
@@ -251,9 +287,35 @@ class MainWindow(QMainWindow):
 
     # --- what the window does ---------------------------------------------------------------------
     def send(self, text: str) -> None:
+        """Send; when the picked model is not loaded yet, load it first, then send."""
         self.settings_panel.flush()
+        path = self.model_picker.current_path()
+        if self.engines.current is None and path is not None and text.strip():
+            self._pending_send = text
+            self.composer.edit.setPlainText(text)  # kept until it is really sent
+            if self.engines.loading is None:
+                self.library.load_model(path)
+            self.banner.show_message(
+                f"Loading {self.model_picker.combo.currentText()}; your message goes as soon "
+                "as it is ready.",
+                kind="info",
+            )
+            self._update_send()
+            return
         if not self.chat.send(text):
             self.composer.edit.setPlainText(text)
+
+    def _update_send(self) -> None:
+        """Send is ready when a model is loaded, or picked (Send then loads it first)."""
+        if self.engines.current is not None:
+            self.composer.set_ready(True)
+        elif self._pending_send is not None or self.engines.loading is not None:
+            self.composer.set_ready(False, "Loading the model…")
+        elif self.model_picker.current_path() is not None:
+            name = self.model_picker.combo.currentText()
+            self.composer.set_ready(True, f"Loads {name}, then sends")
+        else:
+            self.composer.set_ready(False, "Add or download a model first (Models…)")
 
     def new_chat(self) -> None:
         self.settings_panel.flush()
@@ -291,10 +353,13 @@ class MainWindow(QMainWindow):
         if isinstance(conversation, Conversation):
             self.sidebar.set_current(conversation.id)
             self.settings_panel.set_settings(conversation.settings)
-            self.setWindowTitle(f"{conversation.title} · gptoss-desktop")
+            self.set_title(conversation.title)
             self.library.save_settings(last_chat_id=conversation.id)
         else:
-            self.setWindowTitle("gptoss-desktop")
+            self.set_title(None)
+
+    def set_title(self, chat_title: str | None) -> None:
+        self.setWindowTitle(f"{chat_title} · {APP_TITLE}" if chat_title else APP_TITLE)
 
     def _on_context(self, used: int, n_ctx: int) -> None:
         if self.context_meter.set_usage(used, n_ctx) != "ok" and not self.chat.busy:
@@ -303,9 +368,17 @@ class MainWindow(QMainWindow):
 
     def _on_model_state(self, path: str, state: str, detail: str) -> None:
         self.model_picker.set_state(path, state, detail)
-        ready = self.engines.current is not None
-        self.composer.set_ready(ready, "" if ready else "Load a model first")
+        pending, loaded = self._pending_send, self.engines.current is not None
+        if state in ("failed", "loaded"):
+            self._pending_send = None
+        self._update_send()
+        if state == "loaded" and pending is not None and loaded:
+            self.banner.hide()
+            self.composer.edit.clear()
+            QTimer.singleShot(0, self, lambda: self.send(pending))
         if state == "loaded" and self.engines.current is not None:
+            info = self.engines.current.info
+            self.settings_panel.set_model_limit(info.n_ctx, info.n_ctx_train or None)
             self.library.save_settings(last_model=path)
             self.chat._emit_context(self.context_meter.used)
             model = self.engines.current
@@ -320,13 +393,27 @@ class MainWindow(QMainWindow):
         self.library.save_settings(n_cpu_moe=n)
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        """Stop a generation cleanly, stop the workers, then close."""
+        """Say that it is closing, stop a generation cleanly, stop the workers, then close."""
+        from PySide6.QtGui import QGuiApplication
+
+        self.banner.show_message("Closing: stopping the model and saving…", kind="info")
+        QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        self.repaint()
+        QApplication.processEvents()  # the notice is painted before the wait
+        try:
+            self._shutdown()
+        finally:
+            QGuiApplication.restoreOverrideCursor()
+        super().closeEvent(event)
+
+    def _shutdown(self) -> None:
         self.chat.shutdown(timeout=10.0)
+        self.local_api.shutdown()
         if self.compare_page is not None:
             self.compare_page.shutdown(timeout=10.0)
         self.engines.close()
         self.tasks.wait(10_000)
-        super().closeEvent(event)
+        self.library.close()
 
 
 def model_folders(paths: AppPaths) -> list[Path]:

@@ -8,7 +8,7 @@ Actions are signals; the chat controller does the work.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QFrame,
@@ -21,9 +21,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gptoss_desktop.core.chat.thread import DisplayTurn
 from gptoss_desktop.core.store.records import Message
 from gptoss_desktop.ui.markdown_view import MarkdownView
-from gptoss_desktop.ui.thread_model import DisplayTurn
 
 STATUS_TEXT = {
     "cancelled": "Stopped",
@@ -198,6 +198,19 @@ class UserMessageWidget(TurnWidget):
         self.editor.show()
         self.edit_row.show()
         self.editor.setFocus()
+        # After the transcript has laid the taller editor out: scroll it (and its Save button)
+        # into view, never leave it below the window's edge.
+        QTimer.singleShot(0, self, self.reveal_editor)
+
+    def reveal_editor(self) -> None:
+        from PySide6.QtWidgets import QScrollArea
+
+        parent = self.parentWidget()
+        while parent is not None and not isinstance(parent, QScrollArea):
+            parent = parent.parentWidget()
+        if parent is not None and self.editor is not None and self.edit_row is not None:
+            parent.ensureWidgetVisible(self.edit_row, 0, 16)
+            parent.ensureWidgetVisible(self.editor, 0, 16)
 
     def end_edit(self) -> None:
         if self.editor is not None and self.edit_row is not None:
@@ -268,9 +281,11 @@ class ToolCallView(QLabel):
         self.setWordWrap(True)
         self.setTextFormat(Qt.TextFormat.PlainText)
         self.row = row
+        self.content = ""
         self.refresh(row.content)
 
     def refresh(self, content: str) -> None:
+        self.content = content
         if self.row.role == "tool":
             head = f"Result from {self.row.author_name or 'tool'}"
         else:
@@ -278,4 +293,4 @@ class ToolCallView(QLabel):
         self.setText(f"{head}: {content[:2000]}")
 
     def append_text(self, text: str) -> None:
-        self.refresh(self.text().split(": ", 1)[-1] + text)
+        self.refresh(self.content + text)

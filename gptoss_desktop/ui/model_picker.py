@@ -9,6 +9,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QWidget
 
 from gptoss_desktop.resources import DEMO_MODEL_LABEL
+from gptoss_desktop.ui.elided_label import ElidedLabel
 
 STATE_TEXT = {
     "unloaded": "Not loaded",
@@ -48,6 +49,7 @@ class ModelPicker(QWidget):
     sig_import = Signal()
     sig_manage = Signal()
     sig_demo_shown = Signal(bool)
+    sig_picked = Signal()  # the list or the picked model changed
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -55,11 +57,12 @@ class ModelPicker(QWidget):
         row.setContentsMargins(0, 0, 0, 0)
         self.combo = QComboBox()
         self.combo.setAccessibleName("Model")
-        self.combo.setMinimumWidth(250)
+        self.combo.setMinimumWidth(120)
         self.combo.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
         )
-        self.combo.setMinimumContentsLength(18)
+        self.combo.setMinimumContentsLength(12)
+        self.combo.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.combo.currentIndexChanged.connect(self._refresh_button)
         row.addWidget(self.combo)
         self.load_button = QPushButton("Load")
@@ -69,12 +72,11 @@ class ModelPicker(QWidget):
         self.load_button.setAccessibleName("Load model")
         self.load_button.clicked.connect(self._load)
         row.addWidget(self.load_button)
-        self.state_label = QLabel(STATE_TEXT["unloaded"])
+        # Its text changes while the app runs: it must never widen (and so re-lay out) the
+        # window; what does not fit is elided and the whole line is in its tooltip.
+        self.state_label = ElidedLabel(STATE_TEXT["unloaded"], min_chars=10)
         self.state_label.setObjectName("Muted")
         self.state_label.setAccessibleName("Model state")
-        # Its text changes while the app runs: it must never widen (and so re-lay out) the window.
-        self.state_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.state_label.setMinimumWidth(90)
         row.addWidget(self.state_label, 1)
         # Shown by the window under the top bar (it is wider than the bar can afford).
         self.demo_badge = QLabel(
@@ -84,9 +86,12 @@ class ModelPicker(QWidget):
         self.demo_badge.setObjectName("DemoBadge")
         self.demo_badge.setWordWrap(True)
         self.demo_badge.hide()
-        self.import_button = QPushButton("Import…")
-        self.import_button.setAccessibleName("Import a model file")
-        self.import_button.setToolTip("Use a .gguf model file you already have")
+        self.import_button = QPushButton("Add model file…")
+        self.import_button.setAccessibleName("Add a model file")
+        self.import_button.setToolTip(
+            "Use a .gguf model file you already have (it is checked first, then listed under "
+            "Models → Installed)"
+        )
         self.import_button.clicked.connect(self.sig_import)
         row.addWidget(self.import_button)
         self.manage_button = QPushButton("Models…")
@@ -108,6 +113,7 @@ class ModelPicker(QWidget):
                 self.combo.setCurrentIndex(index)
         self.combo.blockSignals(False)
         self._refresh_button()
+        self.sig_picked.emit()
 
     def current_path(self) -> str | None:
         data = self.combo.currentData()
@@ -125,7 +131,6 @@ class ModelPicker(QWidget):
         self._refresh_button()
         if self.current_path() == path:
             self.state_label.setText(detail if state == "loaded" and detail else STATE_TEXT[state])
-            self.state_label.setToolTip(detail)
 
     def set_progress(self, path: str, fraction: float) -> None:
         """Load progress (llama.cpp reads and repacks the weights: a 13 GB model takes a while)."""

@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from gptoss_desktop.core.library import CatalogEntry, MemoryInfo, ModelLibrary, TaskSnapshot
+from gptoss_desktop.core.units import format_bytes
 from gptoss_desktop.ui.errors import Banner
 from gptoss_desktop.ui.workers import BackgroundTasks
 
@@ -44,6 +45,12 @@ FIT_BADGES = {
     "will_not_fit": ("✖ Will not fit", "#c62828"),
 }
 CONTEXTS = (4096, 8192, 16384, 32768, 65536, 131072)
+PHASE_WORDS = {
+    "resolving": "Looking up the file…",
+    "checking": "Checking what is on disk…",
+    "downloading": "Downloading…",
+    "verifying": "Verifying…",
+}
 STATE_WORDS = {
     "queued": "Waiting",
     "running": "Downloading",
@@ -62,7 +69,7 @@ def _size(n: int | None) -> str:
 
 
 def _mem(n: int) -> str:
-    return f"{n / 1024**3:.1f} GiB"
+    return format_bytes(n)  # one unit system: decimal, as the sizes
 
 
 def _eta(seconds: float | None) -> str:
@@ -131,6 +138,7 @@ class ModelsWindow(QWidget):
         )
         self._memory: MemoryInfo | None = None
         self._rows: dict[int, int] = {}  # download task id -> row
+        self._states: dict[int, str] = {}  # download task id -> last state
 
         layout = QVBoxLayout(self)
         self.banner = Banner(self)
@@ -200,7 +208,12 @@ class ModelsWindow(QWidget):
         self.pause_button.clicked.connect(lambda: self._on_task_button(self.library.queue.pause))
         self.resume_button.clicked.connect(lambda: self._on_task_button(self.library.queue.resume))
         self.cancel_button.clicked.connect(lambda: self._on_task_button(self.library.queue.cancel))
-        for b in (self.pause_button, self.resume_button, self.cancel_button):
+        self.clear_button = QPushButton("Clear finished")
+        self.clear_button.setToolTip(
+            "Remove installed, failed and cancelled downloads from the list"
+        )
+        self.clear_button.clicked.connect(self.clear_finished)
+        for b in (self.pause_button, self.resume_button, self.cancel_button, self.clear_button):
             row.addWidget(b)
         row.addStretch(1)
         v.addLayout(row)
@@ -213,6 +226,11 @@ class ModelsWindow(QWidget):
         v.addWidget(self.installed_table)
         row = QHBoxLayout()
         self.verify_button = QPushButton("Verify again")
+        self.hub_check_button = QPushButton("Check against Hugging Face")
+        self.hub_check_button.setToolTip(
+            "Hash the file and compare it with the sha256 the hub publishes (needs the network)"
+        )
+        self.hub_check_button.clicked.connect(self.on_verify_with_hub)
         self.delete_button = QPushButton("Delete")
         self.folder_button = QPushButton("Show in folder")
         self.import_file_button = QPushButton("Import file…")
@@ -223,7 +241,12 @@ class ModelsWindow(QWidget):
         self.folder_button.clicked.connect(self.on_show_folder)
         self.import_file_button.clicked.connect(lambda: self.on_import_dialog(folder=False))
         self.import_folder_button.clicked.connect(lambda: self.on_import_dialog(folder=True))
-        left: tuple[QWidget, ...] = (self.verify_button, self.delete_button, self.folder_button)
+        left: tuple[QWidget, ...] = (
+            self.verify_button,
+            self.hub_check_button,
+            self.delete_button,
+            self.folder_button,
+        )
         right: tuple[QWidget, ...] = (
             self.link_check,
             self.import_file_button,
@@ -235,6 +258,20 @@ class ModelsWindow(QWidget):
         for w in right:
             row.addWidget(w)
         v.addLayout(row)
+        found_head = QHBoxLayout()
+        self.found_label = QLabel("Models other apps keep on this computer:")
+        self.found_label.setWordWrap(True)
+        found_head.addWidget(self.found_label, 1)
+        self.rescan_button = QPushButton("Look again")
+        self.rescan_button.clicked.connect(self.refresh_found)
+        self.add_found_button = QPushButton("Use selected (no copy)")
+        self.add_found_button.clicked.connect(self.on_add_found)
+        found_head.addWidget(self.rescan_button)
+        found_head.addWidget(self.add_found_button)
+        v.addLayout(found_head)
+        self.found_table = _table(["Model", "Found in", "Size", "Can be used"])
+        v.addWidget(self.found_table)
+        self._found: list[Any] = []
         return page
 
     def _build_token(self) -> QWidget:
@@ -369,9 +406,14 @@ class ModelsWindow(QWidget):
         assert isinstance(bar, QProgressBar)
         bar.setValue(int(1000 * s.fraction))
         shard = f" · file {s.file_index} of {s.file_count}" if s.file_count > 1 else ""
-        bar.setFormat(
-            f"{_size(s.done_bytes)} of {_size(s.total_bytes)}{shard}" if s.total_bytes else s.phase
-        )
+        if s.state in ("failed", "cancelled", "done"):
+            bar.setFormat(STATE_WORDS[s.state])  # never a stale "resolving"
+        else:
+            bar.setFormat(
+                f"{_size(s.done_bytes)} of {_size(s.total_bytes)}{shard}"
+                if s.total_bytes
+                else PHASE_WORDS.get(s.phase, s.phase)
+            )
         speed = f"{s.speed_bps / 1e6:.1f} MB/s" if s.speed_bps else ""  # decimal, as _size
         t.setItem(row, 2, _item(speed))
         t.setItem(row, 3, _item(_eta(s.eta_s) if s.state == "running" else ""))
@@ -386,10 +428,27 @@ class ModelsWindow(QWidget):
                 else ""
             )
             self.banner.show_message(f"{s.title}: {s.error}.{hint}", kind="error")
+            self._error_task = s.id
+        elif s.state in ("running", "done") and getattr(self, "_error_task", None) == s.id:
+            self.banner.hide()  # the error it showed is no longer true
+            self._error_task = None
+        self._states[s.id] = s.state
         if s.state == "done":
             self.refresh_installed()
             self.refresh_catalog()
             self.sig_installed_changed.emit()
+
+    def clear_finished(self) -> None:
+        """Drop the rows of downloads that are over (installed, failed, cancelled)."""
+        t = self.downloads_table
+        for task_id, row in sorted(self._rows.items(), key=lambda kv: -kv[1]):
+            if self._states.get(task_id) in ("done", "failed", "cancelled"):
+                t.removeRow(row)
+                del self._rows[task_id]
+                for other, r in self._rows.items():
+                    if r > row:
+                        self._rows[other] = r - 1
+        self.banner.hide()
 
     def selected_task(self) -> int | None:
         rows = self.downloads_table.selectionModel().selectedRows()
@@ -448,6 +507,106 @@ class ModelsWindow(QWidget):
             self.banner.show_message(f"{name}: {text}", kind=kind)
 
         self.tasks.submit(lambda: installed.verify(name), done, self._show_error)
+
+    def on_verify_with_hub(self) -> None:
+        name = self.selected_model()
+        if name is None:
+            return
+        self._set_status_cell(name, "checking against Hugging Face…")
+        installed, hub, tokens = self.library.installed, self.library.hub, self.library.tokens
+
+        def done(report: Any) -> None:
+            text = (
+                "matches Hugging Face"
+                if report.ok
+                else "DIFFERS from Hugging Face: " + "; ".join(report.problems)
+            )
+            self._set_status_cell(name, text)
+            self.banner.show_message(f"{name}: {text}", kind="info" if report.ok else "error")
+
+        self.tasks.submit(
+            lambda: installed.verify_with_hub(name, hub, token=tokens.get()),
+            done,
+            self._show_error,
+        )
+
+    # --- models other apps keep ---------------------------------------------------------------
+
+    def refresh_found(self) -> None:
+        from gptoss_desktop.core.library.discover import discover
+
+        self.found_label.setText("Looking in LM Studio, the Hugging Face cache and Ollama…")
+        self.tasks.submit(discover, self.show_found, self._show_error)
+
+    def show_found(self, discovery: Any) -> None:
+        have = {str(Path(f)) for m in self.library.installed.list() for f in m.files}
+        self._found = [m for m in discovery.models if m.path not in have]
+        t = self.found_table
+        t.setRowCount(len(self._found))
+        for r, m in enumerate(self._found):
+            kind = "gpt-oss" if m.is_gpt_oss else (m.architecture or "unknown")
+            t.setItem(r, 0, _item(m.label, m.path, r))
+            t.setItem(r, 1, _item(m.source_title, m.where))
+            t.setItem(r, 2, _item(_size(m.size_bytes)))
+            t.setItem(r, 3, _item(f"yes ({kind})" if m.loadable else f"no: {m.problem}"))
+        t.resizeColumnsToContents()
+        n = sum(1 for m in self._found if m.is_gpt_oss and m.loadable)
+        self.found_label.setText(
+            f"Models other apps keep on this computer ({len(self._found)} not yet used here"
+            + (f", {n} gpt-oss" if n else "")
+            + "). Used where they are: nothing is copied."
+        )
+
+    def on_add_found(self) -> None:
+        rows = self.found_table.selectionModel().selectedRows()
+        if not rows:
+            return
+        found = self._found[int(_key(self.found_table, rows[0].row()))]
+        if not found.loadable:
+            self.banner.show_message(f"{found.label} cannot be used: {found.problem}", kind="error")
+            return
+        self.add_found(found)
+
+    def add_found(self, found: Any) -> None:
+        installed = self.library.installed
+
+        def work() -> Any:
+            from gptoss_desktop.core.library.discover import add_found
+
+            return add_found(installed, found)
+
+        def done(model: Any) -> None:
+            self.banner.show_message(
+                f"Added {model.name} from {found.source_title} (left where it is).", kind="info"
+            )
+            self.refresh_installed()
+            self.refresh_found()
+            self.sig_installed_changed.emit()
+
+        self.tasks.submit(work, done, self._show_error)
+
+    def show_on_screen(self) -> None:
+        """Show within the available screen area (never partly below its edge)."""
+        from PySide6.QtGui import QGuiApplication
+
+        parent = self.parentWidget()
+        screen = (parent.screen() if parent is not None else None) or (
+            QGuiApplication.primaryScreen()
+        )
+        if screen is not None and not self.isVisible():
+            area = screen.availableGeometry()
+            hint = self.minimumSizeHint()
+            w = max(hint.width(), min(self.width(), area.width() - 40))
+            h = max(hint.height(), min(self.height(), area.height() - 60))
+            self.resize(w, h)
+            frame = self.frameGeometry()
+            frame.moveCenter(area.center())
+            top = max(area.top(), frame.top())
+            self.move(max(area.left(), frame.left()), top)
+        self.show()
+        if not getattr(self, "_found_once", False):
+            self._found_once = True
+            self.refresh_found()
 
     def confirm(self, text: str) -> bool:
         answer = QMessageBox.question(self, "Models", text)

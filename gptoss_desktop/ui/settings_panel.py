@@ -77,6 +77,13 @@ class SettingsPanel(QWidget):
             lambda: self.sig_reload_context.emit(int(self.context.currentData()))
         )
         form.addRow("", self.reload_button)
+        self.context_note = QLabel("")
+        self.context_note.setObjectName("Muted")
+        self.context_note.setWordWrap(True)
+        self.context_note.setAccessibleName("Context note")
+        self.context_note.hide()
+        form.addRow("", self.context_note)
+        self._context_limit: int | None = None
         self.seed = QSpinBox()
         self.seed.setRange(-1, 2**31 - 1)
         self.seed.setSpecialValueText("random")
@@ -134,6 +141,28 @@ class SettingsPanel(QWidget):
         self.context.setCurrentIndex(index)
         self.seed.setValue(-1 if s.seed is None else s.seed)
         self._loading = False
+
+    def set_model_limit(self, loaded: int | None, trained: int | None) -> None:
+        """What the loaded model allows: lengths beyond its training length are greyed out
+        (llama.cpp would load it at the training length anyway), and a note says why."""
+        self._context_limit = trained
+        model = self.context.model()
+        for i in range(self.context.count()):
+            item = model.item(i) if hasattr(model, "item") else None
+            if item is not None:
+                n = int(self.context.itemData(i))
+                item.setEnabled(trained is None or n <= trained)
+        if trained and loaded is not None and int(self.context.currentData()) > trained:
+            self.context_note.setText(
+                f"This model was trained for at most {trained:,} tokens of context, so it "
+                f"runs with {loaded:,} whatever is chosen here."
+            )
+            self.context_note.show()
+        elif loaded is not None:
+            self.context_note.setText(f"The loaded model runs with {loaded:,} tokens.")
+            self.context_note.show()
+        else:
+            self.context_note.hide()
 
     def settings(self) -> ChatSettings:
         return replace(

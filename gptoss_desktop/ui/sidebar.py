@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import QPoint, Qt, QTimer, Signal
+from PySide6.QtCore import QPoint, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QFrame,
@@ -26,6 +26,17 @@ from PySide6.QtWidgets import (
 from gptoss_desktop.core.store.records import Conversation, SearchHit
 
 MARK = ("\x01", "\x02")  # search snippet markers, made bold for display
+# Where a search hit was found, in words (the raw channel names are Harmony jargon).
+WHERE_WORDS = {
+    "final": "answer",
+    "analysis": "reasoning",
+    "commentary": "tool use",
+    "user": "your message",
+    "assistant": "answer",
+    "tool": "tool result",
+    "system": "instructions",
+    "developer": "instructions",
+}
 
 
 def snippet_html(snippet: str) -> str:
@@ -47,7 +58,7 @@ class Sidebar(QFrame):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("Sidebar")
-        self.setMinimumWidth(220)
+        self.setMinimumWidth(210)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 10, 8, 8)
         top = QHBoxLayout()
@@ -56,7 +67,7 @@ class Sidebar(QFrame):
         self.new_button.setAccessibleName("New chat")
         self.new_button.clicked.connect(self.sig_new)
         top.addWidget(self.new_button, 1)
-        self.import_button = QPushButton("Import")
+        self.import_button = QPushButton("Import chat…")
         self.import_button.setAccessibleName("Import a chat from JSON")
         self.import_button.clicked.connect(self.sig_import)
         top.addWidget(self.import_button)
@@ -68,6 +79,9 @@ class Sidebar(QFrame):
         layout.addWidget(self.search)
         self.list = QListWidget()
         self.list.setAccessibleName("Chats")
+        # Long titles are elided ("…"), never scrolled sideways.
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.list.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.list.customContextMenuRequested.connect(self._menu)
         self.list.itemActivated.connect(self._activated)
@@ -167,7 +181,11 @@ class Sidebar(QFrame):
             return  # an older search answered late
         self.results.clear()
         for hit in hits:
-            where = "title" if hit.message_id is None else (hit.channel or hit.role or "")
+            where = (
+                "title"
+                if hit.message_id is None
+                else WHERE_WORDS.get(hit.channel or hit.role or "", hit.channel or hit.role or "")
+            )
             label = QLabel(
                 f"<b>{html.escape(hit.conversation_title)}</b> "
                 f"<span style='color:gray'>({html.escape(str(where))})</span><br>"
@@ -177,7 +195,10 @@ class Sidebar(QFrame):
             label.setContentsMargins(4, 4, 4, 4)
             item = QListWidgetItem()
             item.setData(Qt.ItemDataRole.UserRole, hit)
-            item.setSizeHint(label.sizeHint())
+            # The height a wrapped label needs at the list's width (its plain sizeHint is for
+            # one long line, so wrapped results were cut off).
+            width = max(self.results.viewport().width() - 4, 120)
+            item.setSizeHint(QSize(width, label.heightForWidth(width) + 2))
             self.results.addItem(item)
             self.results.setItemWidget(item, label)
         n = len(hits)

@@ -103,7 +103,40 @@ def palette_for(c: Colors) -> QPalette:
     return p
 
 
+_ICONS = {
+    # 12x12 marks drawn in the theme's colours: a styled check box or spin box loses the
+    # style's own marks, so the sheet names these (written once per colour to a cache folder).
+    "check": '<path d="M2.5 6.5 L5 9 L9.5 3.5" fill="none" stroke="{c}" stroke-width="2"/>',
+    "up": '<path d="M2 8 L6 4 L10 8 Z" fill="{c}"/>',
+    "down": '<path d="M2 4 L6 8 L10 4 Z" fill="{c}"/>',
+}
+_ICON_DIR: list[str] = []
+
+
+def icon_url(kind: str, color: str) -> str:
+    """A file URL-free path (forward slashes) to a small SVG mark, for a style sheet."""
+    import tempfile
+    from pathlib import Path
+
+    if not _ICON_DIR:
+        _ICON_DIR.append(tempfile.mkdtemp(prefix="gptoss-theme-"))
+    path = Path(_ICON_DIR[0]) / f"{kind}-{color.lstrip('#')}.svg"
+    if not path.exists():
+        body = _ICONS[kind].format(c=color)
+        path.write_text(
+            f'<svg xmlns="http://www.w3.org/2000/svg" width="12" height="12" '
+            f'viewBox="0 0 12 12">{body}</svg>',
+            encoding="utf-8",
+        )
+    return path.as_posix()
+
+
 def style_sheet(c: Colors) -> str:
+    check, up, down = (
+        icon_url("check", c.accent_text),
+        icon_url("up", c.text),
+        icon_url("down", c.text),
+    )
     return f"""
 QMainWindow, QDialog {{ background: {c.window}; }}
 #Sidebar, #SettingsPanel {{ background: {c.surface}; border: none; }}
@@ -114,12 +147,37 @@ QLineEdit, QPlainTextEdit, QTextEdit, QSpinBox, QDoubleSpinBox, QComboBox {{
     border: 1px solid {c.border}; border-radius: 6px; padding: 4px 6px; background: {c.window};
     color: {c.text};
 }}
+QSpinBox, QDoubleSpinBox {{ padding-right: 20px; }}
+QSpinBox::up-button, QDoubleSpinBox::up-button {{
+    subcontrol-origin: border; subcontrol-position: top right; width: 18px;
+    border-left: 1px solid {c.border}; border-top-right-radius: 6px;
+}}
+QSpinBox::down-button, QDoubleSpinBox::down-button {{
+    subcontrol-origin: border; subcontrol-position: bottom right; width: 18px;
+    border-left: 1px solid {c.border}; border-bottom-right-radius: 6px;
+}}
+QSpinBox::up-button:hover, QDoubleSpinBox::up-button:hover,
+QSpinBox::down-button:hover, QDoubleSpinBox::down-button:hover {{ background: {c.surface}; }}
+QSpinBox::up-arrow, QDoubleSpinBox::up-arrow {{ image: url("{up}"); width: 10px; height: 10px; }}
+QSpinBox::down-arrow, QDoubleSpinBox::down-arrow {{
+    image: url("{down}"); width: 10px; height: 10px;
+}}
+QCheckBox::indicator {{
+    width: 14px; height: 14px; border: 1px solid {c.muted}; border-radius: 3px;
+    background: {c.window};
+}}
+QCheckBox::indicator:hover {{ border-color: {c.accent}; }}
+QCheckBox::indicator:checked {{
+    background: {c.accent}; border-color: {c.accent}; image: url("{check}");
+}}
+QCheckBox::indicator:disabled {{ border-color: {c.border}; }}
 QPushButton {{
     border: 1px solid {c.border}; border-radius: 6px; padding: 5px 12px; background: {c.surface};
     color: {c.text};
 }}
 QPushButton:hover {{ border-color: {c.accent}; }}
 QPushButton#Primary {{ background: {c.accent}; color: {c.accent_text}; border-color: {c.accent}; }}
+QPushButton#Primary:disabled {{ background: {c.surface}; color: {c.muted}; border-color: {c.border}; }}
 QPushButton:disabled {{ color: {c.muted}; }}
 QToolButton {{ border: none; padding: 3px 6px; border-radius: 5px; color: {c.muted}; }}
 QToolButton:hover {{ background: {c.surface}; color: {c.text}; }}

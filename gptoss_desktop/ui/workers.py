@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 
 
@@ -60,12 +61,15 @@ class BackgroundTasks(QObject):
         @Slot(object)
         def done(result: Any) -> None:
             self._relays.discard(relay)
-            if on_done is not None:
+            # A window closed while its task ran: its widgets are gone, drop the answer.
+            if on_done is not None and shiboken6.isValid(self):
                 on_done(result)
 
         @Slot(object)
         def failed(exc: BaseException) -> None:
             self._relays.discard(relay)
+            if not shiboken6.isValid(self):
+                return
             if on_error is not None:
                 on_error(exc)
             else:

@@ -54,6 +54,20 @@ def load_backend_modules() -> None:
             lib.ggml_backend_load_all_from_path(str(folder).encode())
 
 
+def cpu_backend_problem() -> str | None:
+    """Why llama.cpp has no device to run on (its CPU backend module did not load), or None."""
+    lib = _ggml()
+    if lib is None or not hasattr(lib, "ggml_backend_dev_count"):
+        return None
+    lib.ggml_backend_dev_count.restype = ctypes.c_size_t
+    if lib.ggml_backend_dev_count() == 0:
+        return (
+            "no CPU backend of llama.cpp could be loaded (its ggml-cpu library is missing "
+            "from the install, or was built for a newer processor than this one)"
+        )
+    return None
+
+
 def _devices(lib: ctypes.CDLL) -> list[dict[str, Any]]:
     lib.ggml_backend_dev_count.restype = ctypes.c_size_t
     lib.ggml_backend_dev_get.restype = ctypes.c_void_p

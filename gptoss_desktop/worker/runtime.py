@@ -9,6 +9,11 @@ a running decode within one graph node when the cancel flag is set. The KV cache
 longest common prefix with the previous call, and every token is decoded through
 ``llama_token_to_piece`` with a buffer that grows (the binding's own detokenize drops tokens
 longer than 32 bytes).
+
+Text is tokenized by llama.cpp, except for models whose vocabulary is gpt-oss's o200k_harmony:
+there llama.cpp's gpt-4o pre-tokenizer splits scripts with combining marks differently from
+OpenAI's, so the worker builds tiktoken's exact BPE from the model's own token bytes
+(:mod:`gptoss_desktop.core.harmony.o200k`) and tokenizes with that.
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ from llama_cpp import _internals as internals
 
 from gptoss_desktop.core.engine.cpu import physical_cores
 from gptoss_desktop.core.engine.decoding import Utf8Stream, hold_back_for_stops
+from gptoss_desktop.core.errors import HarmonyError
+from gptoss_desktop.core.harmony import o200k
 from gptoss_desktop.worker.memory import peak_anon_bytes, resident_bytes
 
 FLASH_ATTN = {None: -1, True: 1, False: 0}  # llama_flash_attn_type: AUTO, ENABLED, DISABLED
@@ -45,7 +52,7 @@ class _InertChatFormatter:
     nothing. ``Llama.__init__`` builds one formatter per ``tokenizer.chat_template*`` key in the
     GGUF, and compiling a hostile template (Jinja folds ``{{ 'x' * 10**9 }}`` at compile time)
     took this process to gigabytes. The app never uses the binding's chat completion: it renders
-    templates itself, in a limited helper process (core/compare/templates.py)."""
+    templates itself, in a limited helper process (core/templating/templates.py)."""
 
     def __init__(self, template: str, *args: Any, **kwargs: Any) -> None:
         self.template = template
@@ -267,6 +274,9 @@ class LoadedModel:
         # While a prompt is evaluated: (prompt, tokens kept from the cache, tokens to evaluate,
         # start time), so the server can answer a cancel at once (see cancel_metrics).
         self.in_prompt: tuple[list[int], int, int, float] | None = None
+        t1 = time.perf_counter()
+        self.exact, self.tokenizer_note = self._exact_tokenizer()
+        self.tokenizer_build_s = time.perf_counter() - t1
 
     # --- vocabulary -------------------------------------------------------------------
     def piece(self, token: int) -> bytes:
@@ -284,8 +294,62 @@ class LoadedModel:
         self._piece_cache[token] = data
         return data
 
+    def _raw_piece(self, token: int) -> bytes:
+        """Like :meth:`piece`, without filling the cache (for reading the whole vocabulary)."""
+        n = llama_cpp.llama_token_to_piece(self.vocab, token, self._buf, len(self._buf), 0, True)
+        if n < 0:
+            self._buf = ctypes.create_string_buffer(-n + 16)
+            n = llama_cpp.llama_token_to_piece(
+                self.vocab, token, self._buf, len(self._buf), 0, True
+            )
+        return self._buf.raw[: max(n, 0)]
+
+    def _exact_tokenizer(self) -> tuple[Any, str]:
+        """tiktoken's o200k_harmony BPE over this model's token bytes, or None and why not.
+
+        The ranked tokens are the GGUF's token strings (``llama_vocab_get_text``) decoded from
+        GPT-2's byte-to-unicode; read only once the cheap checks (pre-tokenizer, size) pass.
+        """
+        ranked: list[bytes] = []
+
+        def token_bytes(token: int) -> bytes:
+            if token >= o200k.N_MERGEABLE:
+                return self._raw_piece(token)
+            if not ranked:
+                texts = [
+                    llama_cpp.llama_vocab_get_text(self.vocab, t).decode("utf-8")
+                    for t in range(o200k.N_MERGEABLE)
+                ]
+                ranked.extend(o200k.gguf_token_bytes(texts))
+            return ranked[token]
+
+        pre = self.llm.metadata.get("tokenizer.ggml.pre")
+        try:
+            why_not = o200k.recognise(pre, self.n_vocab, token_bytes)
+            if why_not is not None:
+                return None, f"llama.cpp ({why_not})"
+            specials: dict[str, int] = {}
+            for t in range(o200k.N_MERGEABLE, self.n_vocab):
+                specials.setdefault(self._raw_piece(t).decode("utf-8", "replace"), t)
+            return o200k.build_encoding(ranked, specials), "tiktoken (o200k_harmony)"
+        except (HarmonyError, UnicodeDecodeError, ValueError) as exc:
+            # a vocabulary tiktoken cannot use: keep llama.cpp's tokenizer
+            return None, f"llama.cpp (not usable as o200k_harmony: {exc})"
+
+    @property
+    def text_tokenizer(self) -> str:
+        """``tiktoken`` when text is tokenized exactly as OpenAI's o200k_harmony, else ``llama.cpp``."""
+        return "tiktoken" if self.exact is not None else "llama.cpp"
+
     def tokenize(self, text: str, special: bool, add_bos: bool) -> list[int]:
-        return self.llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=special)
+        if self.exact is None:
+            return self.llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=special)
+        if special:
+            ids: list[int] = self.exact.encode(text, allowed_special="all")
+        else:
+            ids = self.exact.encode_ordinary(text)
+        bos = llama_cpp.llama_vocab_bos(self.vocab)
+        return [bos, *ids] if add_bos and bos >= 0 else ids
 
     def add_bos(self) -> bool:
         return bool(llama_cpp.llama_vocab_get_add_bos(self.vocab))
@@ -318,6 +382,8 @@ class LoadedModel:
             "eog": eog,
             "control": control,
             "by_text": by_text,
+            # tiktoken encodes text as text: no special-token literal can become a control id
+            "text_tokenizer": self.text_tokenizer,
         }
 
     def metadata(self) -> dict[str, str]:
@@ -349,6 +415,8 @@ class LoadedModel:
             "buffers": dict(self._log.buffers),
             "rss_anon_bytes": self.rss_after_load[0],
             "rss_file_bytes": self.rss_after_load[1],
+            "tokenizer": self.tokenizer_note,
+            "tokenizer_build_s": self.tokenizer_build_s,
         }
 
     # --- generation -------------------------------------------------------------------

@@ -112,7 +112,8 @@ class WorkerServer:
         return 0
 
     def handle(self, msg: dict[str, Any]) -> None:
-        op, rid = msg.get("op"), msg.get("id")
+        op = msg.get("op")
+        rid: Any = msg.get("id")  # echoed back as sent
         if op == "load":
             self.cancelled.clear()
             self.current_gen = rid  # a cancel aimed at this load aborts it
@@ -153,9 +154,23 @@ class WorkerServer:
             self.send({"id": rid, "error": f"unknown request {op!r}", "kind": "bad_request"})
 
     def _load(self, msg: dict[str, Any]) -> dict[str, Any]:
-        from gptoss_desktop.worker.backend import backend_info
-        from gptoss_desktop.worker.runtime import LoadCancelled, LoadedModel
+        from gptoss_desktop.worker.backend import (
+            backend_info,
+            cpu_backend_problem,
+            load_backend_modules,
+        )
 
+        try:
+            # A bundle whose llama.cpp/ggml libraries cannot load here (missing files, a CPU
+            # without the instructions they need) fails in this import, not in the model file.
+            from gptoss_desktop.worker.runtime import LoadCancelled, LoadedModel
+
+            load_backend_modules()
+        except (ImportError, OSError, RuntimeError) as exc:
+            return {"error": str(exc), "kind": "engine_unavailable"}
+        problem = cpu_backend_problem()
+        if problem:
+            return {"error": problem, "kind": "engine_unavailable"}
         if self.model is not None:
             self.model.close()
             self.model = None

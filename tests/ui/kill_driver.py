@@ -13,9 +13,11 @@ import json
 import os
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 PACE_S = 0.04
+PIECE_CHARS = 8
 
 
 def main(home: str, model: str, log: str) -> int:
@@ -44,18 +46,22 @@ def main(home: str, model: str, log: str) -> int:
 
         def paced_run(history, settings, emit):
             def logged(event):
-                emit(event)
                 text = getattr(event, "text", None)
-                if text:
-                    out.write(f"{time.time()}\t{json.dumps(text)}\n")
+                if not text:
+                    emit(event)
+                    return
+                # The worker sends text in batches; hand it on a few characters at a time
+                # so the paced stream lasts long enough whatever the batch size.
+                for start in range(0, len(text), PIECE_CHARS):
+                    piece = text[start : start + PIECE_CHARS]
+                    emit(replace(event, text=piece))
+                    out.write(f"{time.time()}\t{json.dumps(piece)}\n")
                     out.flush()
                     time.sleep(PACE_S)
 
             return real_run(history, settings, logged)
 
         runner.run = paced_run
-        from dataclasses import replace
-
         settings = replace(window.chat.settings, temperature=0.0, max_tokens=None)
         window.chat.settings = settings
         window.composer.edit.setPlainText("Once upon a time")

@@ -134,7 +134,7 @@ SIMPLE_TEMPLATE = (
 
 def test_a_chat_template_model_streams_through_its_template(qtbot, tmp_path: Path) -> None:
     """A non-Harmony chat model: the thread goes through its (sandboxed) chat template."""
-    from gptoss_desktop.ui.template_turns import TemplateTurnRunner, chat_messages
+    from gptoss_desktop.core.chat.template_turns import TemplateTurnRunner, chat_messages
 
     w = make_window(qtbot, tmp_path / "home")
     load_model(qtbot, w, story_model())

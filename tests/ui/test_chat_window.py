@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt
 from tests.ui.chat_app import (
     STORY_GREEDY,
     assistant_widgets,
+    harmony_demo_model,
     load_model,
     make_window,
     send,
@@ -56,6 +57,8 @@ def test_send_streams_in_batches_and_saves(qtbot, tmp_path: Path) -> None:
 
 def test_shift_enter_makes_a_new_line_and_enter_sends(qtbot, tmp_path: Path) -> None:
     w = make_window(qtbot, tmp_path / "home")
+    # a model is picked (Send loads it first); with none at all Send is off (issue 16 item 3)
+    w.model_picker.set_models([("tiny-harmony", str(harmony_demo_model()))])
     sent: list[str] = []
     w.composer.sig_send.connect(sent.append)
     w.composer.edit.setFocus()

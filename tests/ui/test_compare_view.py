@@ -71,7 +71,7 @@ def make_view(qtbot: Any, store: Store, pool: EnginePool, settings: CompareSetti
 
     view = CompareView(store, models(), pool=pool, settings=settings)
     qtbot.addWidget(view)
-    view.resize(1200, 760)
+    view.resize(1280, 800)
     view.show()
     return view
 
@@ -113,7 +113,8 @@ def test_two_columns_stream_at_once(
     a, b = view.columns
     assert a.answer.toPlainText().startswith(", there was a little girl named Lily")
     assert a.state == b.state == "done"
-    assert "tok/s" in a.metrics_label.text() and "TTFT" in b.metrics_label.text()
+    assert "tokens/s" in a.metrics_label.text()
+    assert "first token after" in b.metrics_label.text()
     # The chart compares the finished columns.
     assert view.chart.isVisible()
     rows = {title: values for title, values, _ in view.chart.rows()}
@@ -332,3 +333,10 @@ def test_four_columns_blind_vote_names_a_slot(qtbot: Any, store: Store, pool: En
     assert len(vote.shown_order) == 4
     view.column_count.setValue(2)
     assert len(view.columns) == 2
+
+
+def test_the_chosen_effort_goes_to_every_column(qtbot: Any, store: Store, pool: EnginePool) -> None:
+    view = make_view(qtbot, store, pool, replace(SHORT, reasoning_effort="low"))
+    assert view.effort.currentText() == "low"
+    view.effort.setCurrentText("high")
+    assert view.shared_settings().reasoning_effort == "high"

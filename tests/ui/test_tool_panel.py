@@ -20,10 +20,10 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 
+from gptoss_desktop.core.chat.tools import ToolPreferences
 from gptoss_desktop.core.tools.approval import ApprovalMode
 from gptoss_desktop.ui.tools.prompts import APPROVAL, RESULT
 from gptoss_desktop.ui.tools.raw import spans_text
-from gptoss_desktop.ui.tools.toolbox import ToolPreferences
 from gptoss_desktop.ui.tools.trace import MESSAGE, NOTICE, TOOL_CALL, TOOL_RESULT, USER
 from gptoss_desktop.ui.tools.trace_view import CHANNEL_COLORS, TOOL_COLOR
 from tests.helpers import ROOT
@@ -50,7 +50,7 @@ TURN_MS = 60_000
 def window(qtbot: Any, tmp_path: Path) -> Any:
     model = harmony_demo_model()
     w = make_window(qtbot, tmp_path / "home")
-    w.resize(1400, 860)
+    w.resize(1280, 800)
     load_model(qtbot, w, model)
     assert w.engines.current.runner.tooling is w.tools.wiring
     set_chat_settings(w, temperature=0.0, max_tokens=200, function_tools=(GET_WEATHER,))
@@ -316,8 +316,8 @@ def test_screenshots_of_the_panel_and_the_tool_settings(qtbot, window, tmp_path:
             assert shot.save(str(folder / "tool-panel.png"))
         click(qtbot, w.tools.panel.card.allow_once)
         type_result(qtbot, w, CLOUDY)
+    from gptoss_desktop.core.chat.tools import ChatToolConfig
     from gptoss_desktop.ui.tools import ToolConfigEditor
-    from gptoss_desktop.ui.tools.toolbox import ChatToolConfig
 
     tools = w.tools.wiring.chat_tools(w.tools.chat_key())
     editor = ToolConfigEditor(

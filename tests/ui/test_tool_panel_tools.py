@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from PySide6.QtCore import Qt
 
+from gptoss_desktop.core.chat.tools import ToolPreferences
 from gptoss_desktop.core.engine import SamplingOptions
 from gptoss_desktop.core.harmony import CancelToken, ChatSession, SystemContent
 from gptoss_desktop.core.harmony.vocab import ByteVocabulary
@@ -27,7 +28,6 @@ from gptoss_desktop.core.store.records import ChatSettings
 from gptoss_desktop.core.tools.approval import ApprovalMode
 from gptoss_desktop.ui.tools.controller import ToolPanelController
 from gptoss_desktop.ui.tools.raw import spans_text
-from gptoss_desktop.ui.tools.toolbox import ToolPreferences
 from gptoss_desktop.ui.tools.trace import (
     MESSAGE,
     NOTICE,

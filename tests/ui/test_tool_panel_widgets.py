@@ -14,6 +14,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialogButtonBox
 
+from gptoss_desktop.core.chat.tools import ChatToolConfig, ChatTools, ToolPreferences
 from gptoss_desktop.core.errors import SandboxUnavailable, ToolError
 from gptoss_desktop.core.store.records import ChatSettings
 from gptoss_desktop.core.tools.approval import ApprovalMode, ApprovalRequest, Decision
@@ -22,7 +23,6 @@ from gptoss_desktop.core.tools.results import ToolCall
 from gptoss_desktop.ui.tools import ToolConfigEditor
 from gptoss_desktop.ui.tools.prompts import RESULT, STOPPED, PromptBridge
 from gptoss_desktop.ui.tools.tool_panel import ToolPanel
-from gptoss_desktop.ui.tools.toolbox import ChatToolConfig, ChatTools, ToolPreferences
 from gptoss_desktop.ui.tools.trace import TraceRecorder
 from tests.helpers import ROOT
 

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from gptoss_desktop.core.engine.options import GenerationMetrics
+from gptoss_desktop.core.units import format_bytes as format_bytes  # re-exported
 
 
 @dataclass(frozen=True)
@@ -36,15 +37,16 @@ class ColumnMetrics:
         return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
 
     def summary(self) -> str:
-        """One short line for the column footer: ``TTFT 0.12 s · 35.2 tok/s · 120 tok · 1.2 GB``."""
+        """One short line for the column footer, in plain words:
+        ``first token after 120 ms · 35.2 tokens/s · 120 tokens · 1.2 GB``."""
         bits: list[str] = []
         if self.ttft_s is not None:
-            bits.append(f"TTFT {format_seconds(self.ttft_s)}")
+            bits.append(f"first token after {format_seconds(self.ttft_s)}")
         if self.tokens_per_s:
-            bits.append(f"{self.tokens_per_s:,.1f} tok/s")
+            bits.append(f"{self.tokens_per_s:,.1f} tokens/s")
         if self.prompt_tokens_per_s and self.final:
-            bits.append(f"prompt {self.prompt_tokens_per_s:,.0f} tok/s")
-        bits.append(f"{self.tokens} tok")
+            bits.append(f"prompt read at {self.prompt_tokens_per_s:,.0f} tokens/s")
+        bits.append(f"{self.tokens:,} token" + ("" if self.tokens == 1 else "s"))
         if self.peak_rss_bytes:
             bits.append(format_bytes(self.peak_rss_bytes))
         return " · ".join(bits)
@@ -113,11 +115,3 @@ def process_peak_rss(pid: int) -> int | None:
 
 def format_seconds(s: float) -> str:
     return f"{s * 1000:.0f} ms" if s < 1 else f"{s:.2f} s"
-
-
-def format_bytes(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if abs(n) < 1000 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} GB"

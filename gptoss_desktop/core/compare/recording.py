@@ -27,10 +27,10 @@ from gptoss_desktop.core.compare.runner import (
     CompareRun,
     RunUpdate,
 )
-from gptoss_desktop.core.compare.templates import ChatMessage
 from gptoss_desktop.core.errors import StoreError
 from gptoss_desktop.core.store.records import ColumnSpec, ColumnStatus, Comparison, StoredVote
 from gptoss_desktop.core.store.store import Store
+from gptoss_desktop.core.templating.templates import ChatMessage
 
 STORE_STATUS: dict[ColumnState, ColumnStatus] = {
     "pending": "pending",

@@ -20,6 +20,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
+from gptoss_desktop.core.chat.session import SessionSettings, history_from_chat
+from gptoss_desktop.core.chat.sessions import open_session
 from gptoss_desktop.core.compare.blind import BlindOrder
 from gptoss_desktop.core.compare.engines import EnginePool, MeteredEngine
 from gptoss_desktop.core.compare.metrics import ColumnMetrics, LiveMeter, process_peak_rss
@@ -30,8 +32,6 @@ from gptoss_desktop.core.compare.scheduling import (
     plan_schedule,
     threads_for,
 )
-from gptoss_desktop.core.compare.sessions import SessionFactory, open_session
-from gptoss_desktop.core.compare.templates import ChatMessage
 from gptoss_desktop.core.compare.updates import (
     ColumnEnded,
     ColumnMetricsChanged,
@@ -51,6 +51,7 @@ from gptoss_desktop.core.errors import GptossError, WorkerCrashed
 from gptoss_desktop.core.harmony.cancel import CancelToken
 from gptoss_desktop.core.harmony.parse import ContentDelta
 from gptoss_desktop.core.harmony.session import GenerationFinished
+from gptoss_desktop.core.templating.templates import ChatMessage
 
 MAX_COLUMNS = 4
 RSS_POLL_S = 0.25
@@ -84,7 +85,6 @@ class CompareRun:
         listener: Listener | None = None,
         estimator: MemoryEstimator = default_memory_estimate,
         available_memory: int | None = None,
-        session_factory: SessionFactory = open_session,
         rng: random.Random | None = None,
     ) -> None:
         if not 1 <= len(columns) <= MAX_COLUMNS:
@@ -95,7 +95,6 @@ class CompareRun:
         self._listener = listener or (lambda update: None)
         self._estimator = estimator
         self._available = available_memory
-        self._session_factory = session_factory
         rng = rng or random.Random()
         seed = self.settings.sampling.seed
         self.seed: int = seed if seed is not None else rng.randrange(1 << 31)
@@ -241,10 +240,14 @@ class CompareRun:
             client = self.pool.acquire(pos, setup.model_path, options)
             meter.metrics = replace(meter.metrics, load_s=time.perf_counter() - t0)
             system = setup.system_prompt
-            session = self._session_factory(
+            rules = SessionSettings(
+                instructions=self.settings.system_prompt if system is None else system,
+                reasoning_effort=self.settings.reasoning_effort,
+            )
+            session = open_session(
                 MeteredEngine(client, on_batch),
-                system_prompt=self.settings.system_prompt if system is None else system,
-                history=self.history,
+                rules,
+                history_from_chat(self.history),
                 sampling=sampling,
                 max_tokens=max_tokens,
                 template_override=setup.template_override,

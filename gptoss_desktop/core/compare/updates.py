@@ -43,7 +43,9 @@ class CompareSettings:
     sampling: SamplingOptions = field(default_factory=SamplingOptions)
     max_tokens: int = 512
     n_ctx: int = 4096
+    #: Instructions (the developer message for Harmony models; core/chat's one rule).
     system_prompt: str = ""
+    reasoning_effort: str = "medium"
     schedule: ScheduleChoice = "auto"
     n_threads: int | None = None  # None: divided between concurrent workers
     blind: bool = False

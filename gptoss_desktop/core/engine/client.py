@@ -30,6 +30,7 @@ from gptoss_desktop.core.engine.protocol import bytes_from_wire
 from gptoss_desktop.core.errors import (
     ContextOverflow,
     EngineClosed,
+    EngineError,
     LoadCancelled,
     ModelFileError,
     WorkerCrashed,
@@ -101,6 +102,14 @@ class EngineClient:
         except WorkerRequestError as exc:
             if exc.kind == "cancelled":
                 raise LoadCancelled("The model load was cancelled") from None
+            if exc.kind == "engine_unavailable" or _backend_problem(self.stderr_tail()):
+                raise EngineError(
+                    "llama.cpp cannot run on this computer: "
+                    f"{exc.message if exc.kind == 'engine_unavailable' else 'no backend loaded'}. "
+                    "The model file is not the problem; reinstall the app (or, from source, "
+                    "reinstall llama-cpp-python).",
+                    details="\n".join(self.stderr_tail()),
+                ) from None
             if exc.kind == "load_failed":
                 raise ModelFileError(
                     path, _load_problem(self.stderr_tail()), details="\n".join(self.stderr_tail())
@@ -366,6 +375,12 @@ class Generation:
             pass
         assert self.result is not None
         return self.result
+
+
+def _backend_problem(stderr: list[str]) -> bool:
+    """llama.cpp's own words when it has no backend to load a model with."""
+    text = "\n".join(stderr[-40:]).lower()
+    return "no backends are loaded" in text or "failed to load shared library" in text
 
 
 def _load_problem(stderr: list[str]) -> str:

@@ -163,6 +163,9 @@ class ModelInfo:
     buffers: dict[str, int] = field(default_factory=dict)  # llama.cpp's buffer sizes, bytes
     rss_anon_bytes: int = 0  # after load
     rss_file_bytes: int = 0
+    #: How text is tokenized: ``tiktoken (o200k_harmony)`` for gpt-oss vocabularies (exact),
+    #: else ``llama.cpp (why not)``.
+    tokenizer: str = "llama.cpp"
 
     @classmethod
     def from_wire(cls, d: dict[str, Any]) -> ModelInfo:

@@ -10,6 +10,7 @@ reader (the standard ``json`` module is one).
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -131,7 +132,7 @@ def _union(variants: list[Any], indent: str) -> str:
         if isinstance(variant_desc, str):
             comments.append(variant_desc)
         if _has(variant, "default"):
-            comments.append(f"default: {_default_text(variant)}")
+            comments.append(f"default: {_union_default_text(variant)}")
         if comments:
             out.append(" // " + " ".join(comments))
     return "".join(out)
@@ -144,15 +145,82 @@ def _nullable(schema: Any, type_text: str) -> str:
 
 
 def _default_text(schema: Mapping[str, Any]) -> str:
-    """A string default is quoted unless the schema is an enum; others are compact JSON."""
+    """A string default is quoted (as is: no escaping) unless the schema is an enum, then bare;
+    any other default is compact JSON as serde_json writes it."""
     value = schema["default"]
     if isinstance(value, str):
         return value if _enum(schema) else f'"{value}"'
     return compact_json(value)
 
 
+def _union_default_text(schema: Mapping[str, Any]) -> str:
+    """The variants of a top-level ``oneOf`` (e.g. array items) write an enum's string default
+    as JSON, quotes and escapes included (``default: "celsius"``): the reference's quirk."""
+    value = schema["default"]
+    if isinstance(value, str) and not _enum(schema):
+        return f'"{value}"'
+    return compact_json(value)
+
+
+# serde_json keeps integers in [-2**63, 2**64) exact; any other number becomes an f64.
+_INT_MIN, _INT_MAX = -(2**63), 2**64 - 1
+
+
 def compact_json(value: Any) -> str:
+    """``value`` as compact JSON, written the way the reference (Rust's serde_json) writes it.
+
+    Strings and containers match Python's ``json.dumps`` with ``ensure_ascii=False`` and no
+    spaces; numbers differ: integers beyond 64 bits become floats, and floats use Rust's
+    ``ryu`` format (``1e-7``, ``1e20``, ``0.00001``, ``1.0``), not Python's repr (``1e-07``).
+    """
+    if value is None or isinstance(value, bool):
+        return json.dumps(value)
+    if isinstance(value, int):
+        return str(value) if _INT_MIN <= value <= _INT_MAX else ryu_float(float(value))
+    if isinstance(value, float):
+        return ryu_float(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, Mapping):
+        items = (f"{compact_json(str(k))}:{compact_json(v)}" for k, v in value.items())
+        return "{" + ",".join(items) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(compact_json(v) for v in value) + "]"
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def ryu_float(value: float) -> str:
+    """A float as Rust's ``ryu`` crate writes it (serde_json's number format).
+
+    Same shortest round-trip digits as Python's repr; only the layout differs: plain decimal
+    for magnitudes in [1e-5, 1e16), otherwise ``d.ddde±x`` with no ``+`` and no padding.
+    Non-finite values have no JSON form; serde_json writes them as ``null``.
+    """
+    if not math.isfinite(value):
+        return "null"
+    sign = "-" if math.copysign(1.0, value) < 0 else ""
+    if value == 0:
+        return sign + "0.0"
+    mantissa, _, exp_text = repr(abs(value)).partition("e")
+    whole, _, frac = mantissa.partition(".")
+    digits = (whole + frac).lstrip("0")
+    # value = int(digits) * 10**k with no trailing zeros in digits
+    k = (int(exp_text) if exp_text else 0) - len(frac)
+    stripped = digits.rstrip("0")
+    k += len(digits) - len(stripped)
+    digits = stripped
+    length = len(digits)
+    kk = length + k  # 10**(kk-1) <= value < 10**kk
+    if k >= 0 and kk <= 16:
+        return f"{sign}{digits}{'0' * k}.0"
+    if 0 < kk <= 16:
+        return f"{sign}{digits[:kk]}.{digits[kk:]}"
+    if -5 < kk <= 0:
+        return f"{sign}0.{'0' * -kk}{digits}"
+    exponent = kk - 1
+    if length == 1:
+        return f"{sign}{digits}e{exponent}"
+    return f"{sign}{digits[0]}.{digits[1:]}e{exponent}"
 
 
 def _enum(schema: Any) -> list[Any]:

@@ -131,7 +131,8 @@ class TurnResult(TurnText):
     ends: list[MessageEnd] = field(default_factory=list)  # the model's messages, parsed
     tool_calls: list[ToolOutcome] = field(default_factory=list)
     generations: list[GenerationFinished] = field(default_factory=list)
-    #: "final", "tool_call_limit", "max_tokens", "context_full", "cancelled" or "no_final".
+    #: "final", "tool_call_limit", "max_tokens", "context_full", "cancelled", "no_final",
+    #: or "tool_call" (a session that does not run tools).
     stop_reason: str = "no_final"
 
     @property
@@ -169,8 +170,11 @@ class ChatSession:
         max_tokens: int = 2048,
         drop_policy: DropPolicy = DropPolicy.BEFORE_LAST_FINAL,
         vocab: HarmonyVocabulary | None = None,
+        run_tools: bool = True,
     ) -> None:
         self.engine = engine
+        #: False: a tool call ends the turn (stop reason "tool_call") for the caller to run it.
+        self.run_tools = run_tools
         self.vocab: HarmonyVocabulary = vocab or EngineVocabulary(engine)
         self.sampling = sampling or SamplingOptions()
         self.tools: dict[str, ToolHandler] = dict(tools or {})
@@ -214,9 +218,15 @@ class ChatSession:
         """``<|start|>assistant`` as token ids: every prompt ends with it."""
         return list(self._open_assistant)
 
-    def add_message(self, message: Message) -> None:
-        """Append a message rendered from its fields (a tool result, a restored history...)."""
-        self._entries.append(self._rendered(message))
+    def add_message(self, message: Message, tokens: Sequence[int] | None = None) -> None:
+        """Append a message rendered from its fields (a tool result, a restored history...),
+        or given as the exact ``tokens`` the model generated for it (KV-cache reuse)."""
+        entry = self._rendered(message) if tokens is None else _Entry(message, list(tokens))
+        self._entries.append(entry)
+
+    def history_tokens(self) -> list[tuple[Message, list[int]]]:
+        """Every history message with the token ids it is rendered as."""
+        return [(e.message, list(e.tokens)) for e in self._entries]
 
     # --- a turn -------------------------------------------------------------------------
     def send(
@@ -233,6 +243,25 @@ class ChatSession:
         result = TurnResult()
         try:
             self._append(Message.user(user_text), result)
+            self._run_turn(result, emit, cancel)
+        except BaseException:
+            del self._entries[mark:]
+            raise
+        return result
+
+    def respond(
+        self,
+        *,
+        on_event: Callable[[SessionEvent], None] | None = None,
+        cancel: CancelToken | None = None,
+    ) -> TurnResult:
+        """The model's next messages for the history as it stands (it ends with a user
+        message or a tool result): a turn without a new user message."""
+        emit = on_event or (lambda _event: None)
+        cancel = cancel or CancelToken()
+        mark = len(self._entries)
+        result = TurnResult()
+        try:
             self._run_turn(result, emit, cancel)
         except BaseException:
             del self._entries[mark:]
@@ -257,6 +286,9 @@ class ChatSession:
                 result.stop_reason = "final" if final else "no_final"
                 return
             call = ToolCall.from_message(last.message)
+            if not self.run_tools:
+                result.stop_reason = "tool_call"
+                return
             if calls >= self.max_tool_calls:
                 limit = f"tool call limit of {self.max_tool_calls} reached; answer without tools"
                 outcome = ToolOutcome(call, error_output(limit), True)

@@ -154,7 +154,10 @@ class EngineVocabulary(_SpecialsMixin):
     Text is tokenized with special-token parsing off, and more: llama.cpp still matches
     USER_DEFINED tokens (gpt-oss GGUFs mark ``<|start|>`` and friends so) in plain text, so
     every special-token literal is cut before it reaches the tokenizer, and the result is
-    checked. Results are cached (text -> ids, id -> bytes); the cache is bounded.
+    checked. A worker that tokenizes with tiktoken (o200k_harmony models, ``text_tokenizer``
+    in its special-token table) encodes text as text, literals included, exactly as the
+    reference renderer does: no cut is made there (cutting would change the ids), the check
+    stays. Results are cached (text -> ids, id -> bytes); the cache is bounded.
     """
 
     CACHE_LIMIT = 8192
@@ -163,7 +166,8 @@ class EngineVocabulary(_SpecialsMixin):
         self._client = client
         specials = client.special_tokens()
         self._init_specials(specials.get("by_text") or {}, specials.get("control") or [])
-        self._literals = sorted(self._by_text, key=len, reverse=True)
+        self.exact_text = specials.get("text_tokenizer") == "tiktoken"
+        self._literals = [] if self.exact_text else sorted(self._by_text, key=len, reverse=True)
         self._text_cache: dict[str, tuple[int, ...]] = {}
         self._bytes_cache: dict[int, bytes] = {}
 

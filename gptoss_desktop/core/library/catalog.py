@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from gptoss_desktop.core.errors import LibraryError
+from gptoss_desktop.core.library.fit import ModelShape, required_bytes
 
 BUILTIN_CATALOG = Path(__file__).with_name("catalog.json")
 SHARD_RE = re.compile(r"^(?P<stem>.+)-(?P<no>\d{5})-of-(?P<count>\d{5})\.gguf$", re.IGNORECASE)
@@ -63,8 +64,6 @@ class CatalogEntry:
 
     def memory_estimate(self, n_ctx: int = 8192) -> int | None:
         """Bytes needed to run it at ``n_ctx`` (see :mod:`fit` for the full estimate)."""
-        from gptoss_desktop.core.library.fit import ModelShape, required_bytes
-
         shape = ModelShape.from_catalog(self)
         return required_bytes(shape, n_ctx) if shape else None
 

@@ -34,11 +34,10 @@ import os
 import subprocess
 import sys
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 if TYPE_CHECKING:
     from gptoss_desktop.core.engine.options import BackendInfo
-    from gptoss_desktop.core.library.catalog import CatalogEntry
     from gptoss_desktop.core.library.gguf_info import GgufInfo
 
 Verdict = Literal["fits", "tight", "will_not_fit"]
@@ -54,6 +53,20 @@ RUNTIME_BYTES = 32 * MiB  # Python, numpy, llama.cpp libraries, the worker itsel
 VOCAB_BYTES_PER_TOKEN = 280  # llama.cpp's token tables (text, attributes, maps, merges)
 RAM_HEADROOM = 0.9  # never plan to use more than 90% of what is there
 GPU_HEADROOM = 0.9
+
+
+class CatalogSizes(Protocol):
+    """What a catalog entry says about a model's size (fit.py does not import the catalog:
+    the catalog imports fit)."""
+
+    @property
+    def size_bytes(self) -> int | None: ...
+    @property
+    def n_layer(self) -> int | None: ...
+    @property
+    def kv_bytes_per_token(self) -> int | None: ...
+    @property
+    def context_length(self) -> int | None: ...
 
 
 @dataclass(frozen=True)
@@ -106,7 +119,7 @@ class ModelShape:
         )
 
     @classmethod
-    def from_catalog(cls, entry: CatalogEntry) -> ModelShape | None:
+    def from_catalog(cls, entry: CatalogSizes) -> ModelShape | None:
         if not entry.size_bytes:
             return None
         return cls(
@@ -432,7 +445,7 @@ def _estimate(
 
 
 def _gib(n: int) -> str:
-    return f"{n / GiB:.1f} GiB"
+    return f"{n / 1e9:.1f} GB"  # the app's one unit system: decimal, as core.units
 
 
 def _message(

@@ -414,7 +414,7 @@ def _int(v: Any) -> int | None:
     if isinstance(v, int):
         return v
     if isinstance(v, list) and v and all(isinstance(x, int) for x in v):
-        return max(v)  # per-layer arrays: the largest layer decides the memory
+        return int(max(v))  # per-layer arrays: the largest layer decides the memory
     return None
 
 

@@ -25,8 +25,7 @@ from gptoss_desktop.core.errors import LibraryError, ModelFileError
 from gptoss_desktop.core.fileio import open_regular, regular_file_problem
 from gptoss_desktop.core.library.catalog import group_gguf_files, model_stem, shard_set
 from gptoss_desktop.core.library.download import StopToken
-from gptoss_desktop.core.library.gguf_info import read_gguf_info
-from gptoss_desktop.core.library.hub import RemoteModel
+from gptoss_desktop.core.library.hub import Hub, RemoteModel
 
 INDEX_NAME = "library.json"
 # Aliases: inside InstalledModels, ``list`` names the method, not the builtin.
@@ -104,6 +103,16 @@ def hash_file(
     if progress:
         progress(done_before + done, total or size)
     return f"{kind}:{h.hexdigest()}"
+
+
+def require_loadable(path: Path) -> None:
+    """The checks every model passes before it is added: a sound GGUF header within hard
+    limits, and an architecture llama.cpp loads. Raises :class:`ModelFileError`."""
+    from gptoss_desktop.core.library.discover import check_loadable
+
+    _arch, problem, _size = check_loadable(path)
+    if problem:
+        raise ModelFileError(path, problem)
 
 
 class InstalledModels:
@@ -195,7 +204,7 @@ class InstalledModels:
         imported = []
         for group in groups:
             for p in group:
-                read_gguf_info(p)  # refuse malformed files before copying gigabytes
+                require_loadable(p)  # refuse malformed files before copying gigabytes
             if link:
                 files, hashes, done = self._hash_in_place(group, progress, stop, done, total)
             else:
@@ -222,6 +231,105 @@ class InstalledModels:
             imported.append(entry)
         return imported
 
+    def add_reference(
+        self,
+        files: Paths,
+        *,
+        name: str,
+        source: dict[str, Any],
+        hashes: dict[str, str] | None = None,
+    ) -> InstalledModel:
+        """Register a model where another app keeps it: no copy, no hashing now.
+
+        The files get the same header and loadability checks as an import. ``hashes`` are the
+        digests the other app names the files by (Hugging Face blobs, Ollama layers); they are
+        checked by :meth:`verify`, or against the hub by :meth:`verify_with_hub`, on request.
+        """
+        paths = [Path(f).expanduser() for f in files]
+        for p in paths:
+            if not p.is_file():
+                raise ModelFileError(p, "not found; check the path")
+            require_loadable(p)
+        resolved = [str(p.absolute()) for p in paths]
+        with self._lock:
+            entries = self._read()
+            for e in entries:
+                if e["files"] == resolved:
+                    return InstalledModel.from_dict(e)
+            safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in name).strip("-")
+            entry = InstalledModel(
+                name=self._unique_name(safe or model_stem(paths[0].name), entries, "found"),
+                files=resolved,
+                size_bytes=sum(p.stat().st_size for p in paths),
+                hashes=dict(hashes or {}),
+                source={"kind": "reference", **source},
+                added_at=time.time(),
+                verified_at=None,
+                linked=True,
+            )
+            entries.append(entry.to_dict())
+            self._write(entries)
+        return entry
+
+    def verify_with_hub(
+        self,
+        name: str,
+        hub: Hub,
+        *,
+        token: str | None = None,
+        progress: HashProgress | None = None,
+        stop: StopToken | None = None,
+    ) -> VerifyReport:
+        """Hash the files and compare with the sha256 the hub publishes for them.
+
+        Needs the model's Hugging Face repo (downloads, and files found in LM Studio or the
+        Hugging Face cache); the hashes then recorded are the hub's.
+        """
+        model = self.get(name)
+        repo = model.source.get("repo")
+        repo_files = model.source.get("files") or (
+            [model.source["repo_file"]] if model.source.get("repo_file") else []
+        )
+        if not repo or not repo_files:
+            raise LibraryError(
+                f"{model.name} has no Hugging Face repo on record; use Verify again instead"
+            )
+        remote = hub.resolve(str(repo), str(repo_files[0]), token=token)
+        expected = {Path(f.filename).name: f.sha256 for f in remote.files}
+        problems: Strs = []
+        total = sum(Path(f).stat().st_size for f in model.files if Path(f).is_file())
+        done = 0
+        hashes: dict[str, str] = {}
+        for f in model.files:
+            p = Path(f)
+            want = expected.get(p.name) or (
+                expected.get(Path(str(repo_files[0])).name) if len(model.files) == 1 else None
+            )
+            if not p.is_file():
+                problems.append(f"{p} is missing")
+                continue
+            if want is None:
+                problems.append(f"{p.name}: the hub has no sha256 for it in {repo}")
+                continue
+            got = hash_file(p, "sha256", progress, stop, done, total)
+            done += p.stat().st_size
+            if got != f"sha256:{want}":
+                problems.append(
+                    f"{p.name}: differs from {repo} on the hub "
+                    f"(expected sha256:{want[:12]}..., got {got[:19]}...)"
+                )
+            else:
+                hashes[p.name] = got
+        if not problems:
+            with self._lock:
+                entries = self._read()
+                for e in entries:
+                    if e["name"] == model.name:
+                        e["verified_at"] = time.time()
+                        e["hashes"] = hashes
+                self._write(entries)
+        return VerifyReport(model.name, not problems, problems, len(model.files), done)
+
     # --- checking and removing --------------------------------------------------------------
 
     def verify(
@@ -246,7 +354,7 @@ class InstalledModels:
                     f"{p.name}: content changed (expected {expected[:20]}..., got {got[:20]}...)"
                 )
             try:
-                read_gguf_info(p)
+                require_loadable(p)
             except ModelFileError as exc:
                 problems.append(exc.problem)
         if not problems:

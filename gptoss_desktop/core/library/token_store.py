@@ -38,7 +38,10 @@ def backend_refusal(backend: Any) -> str | None:
         return None if usable else "no OS keychain among the available keyring backends"
     if module.startswith(_REFUSED_MODULE_PREFIXES):
         if module.startswith("keyring.backends.fail") or module.startswith("keyring.backends.null"):
-            return "no OS keychain is available (keyring has only its fail/null backend)"
+            return (
+                "no OS keychain is available (such as GNOME Keyring, KWallet, the macOS "
+                "Keychain or the Windows Credential Manager)"
+            )
         return f"keyring backend {module}.{cls.__name__} stores secrets in a file"
     if any(word in name for word in _REFUSED_NAMES):
         return f"keyring backend {cls.__name__} stores secrets in a file"

@@ -13,7 +13,7 @@ import datetime as _dt
 import json
 import re
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from gptoss_desktop.core.errors import StoreError
@@ -27,6 +27,7 @@ from gptoss_desktop.core.store.records import (
     Message,
 )
 from gptoss_desktop.core.store.store import Store
+from gptoss_desktop.core.store.tree import group_turns
 from gptoss_desktop.core.store.validate import check_tree, load_json, refuse, text, timestamp
 
 CONVERSATION_FORMAT = "gptoss-desktop/conversation"
@@ -91,16 +92,6 @@ def _message_markdown(m: Message) -> str:
     return text
 
 
-def _group_turns(messages: Iterable[Message]) -> list[list[Message]]:
-    turns: list[list[Message]] = []
-    for m in messages:
-        if turns and turns[-1][0].turn_id == m.turn_id:
-            turns[-1].append(m)
-        else:
-            turns.append([m])
-    return turns
-
-
 def export_conversation_markdown(store: Store, conversation_id: int) -> str:
     """The thread shown in the chat window as readable Markdown; reasoning is collapsed."""
     chat = store.conversations.get(conversation_id)
@@ -114,7 +105,7 @@ def export_conversation_markdown(store: Store, conversation_id: int) -> str:
         lines += [details_block("System prompt", s.system_prompt), ""]
     if s.instructions:
         lines += [details_block("Instructions", s.instructions), ""]
-    for turn in _group_turns(store.messages.active_path(conversation_id)):
+    for turn in group_turns(store.messages.active_path(conversation_id)):
         first = turn[0]
         heading = {"tool": "Tool"}.get(first.role, first.role.capitalize())
         model = next((m.model for m in turn if m.model), None)

@@ -57,8 +57,11 @@ class ChatSettings:
 
     model: str | None = None
     reasoning_effort: ReasoningEffort = "medium"
+    #: An imported or older chat's "System prompt": sent as the first instructions (see core/chat).
     system_prompt: str = ""
     instructions: str = ""
+    #: The model identity, set on purpose; empty keeps gpt-oss's default.
+    model_identity: str = ""
     temperature: float = 1.0
     top_p: float = 1.0
     max_tokens: int | None = None
@@ -91,7 +94,7 @@ class ChatSettings:
             value = getattr(self, name)
             if value is not None and not isinstance(value, str):
                 raise StoreError(f"Chat setting {name} must be text.")
-        for name in ("system_prompt", "instructions"):
+        for name in ("system_prompt", "instructions", "model_identity"):
             if not isinstance(getattr(self, name), str):
                 raise StoreError(f"Chat setting {name} must be text.")
         if not all(isinstance(t, str) and t for t in self.enabled_tools):

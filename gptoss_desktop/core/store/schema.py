@@ -142,9 +142,24 @@ CREATE INDEX comparisons_by_time ON comparisons(created_at);
 CREATE INDEX votes_by_time ON votes(created_at, id);
 """
 
+# Version 3: the local API's stored responses (``previous_response_id``): the conversation so
+# far as Harmony messages (JSON), the call ids it holds, the response object returned.
+_V3_API_RESPONSES = """
+CREATE TABLE api_responses (
+    id          TEXT PRIMARY KEY,
+    created_at  REAL NOT NULL,
+    model       TEXT NOT NULL,
+    history     TEXT NOT NULL DEFAULT '[]',
+    call_names  TEXT NOT NULL DEFAULT '{}',
+    response    TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX api_responses_by_time ON api_responses(created_at);
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "chats: conversations, message tree, full-text search", _V1_CHATS),
     Migration(2, "compare mode: comparisons, columns, blind votes", _V2_COMPARISONS),
+    Migration(3, "local API: stored responses for previous_response_id", _V3_API_RESPONSES),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

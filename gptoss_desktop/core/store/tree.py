@@ -10,10 +10,28 @@ from __future__ import annotations
 import json
 import sqlite3
 import uuid
+from collections.abc import Iterable
 
 from gptoss_desktop.core.errors import StoreError
 from gptoss_desktop.core.store.database import Database
 from gptoss_desktop.core.store.records import Message
+
+
+def group_turns(messages: Iterable[Message]) -> list[list[Message]]:
+    """The one turn-grouping rule (chat view, export): a user message is a turn of its own;
+    the assistant and tool rows after it that share one ``turn_id`` are one assistant turn."""
+    groups: list[list[Message]] = []
+    for m in messages:
+        if (
+            groups
+            and m.role != "user"
+            and groups[-1][0].role != "user"
+            and groups[-1][-1].turn_id == m.turn_id
+        ):
+            groups[-1].append(m)
+        else:
+            groups.append([m])
+    return groups
 
 
 def message_from_row(row: sqlite3.Row) -> Message:

@@ -33,6 +33,8 @@ from gptoss_desktop.core.tools.results import (
 from gptoss_desktop.core.tools.scratch import read_scratch_file
 
 HUMAN = "human"
+#: The binding of a function answered by a handler the caller gave (MCP tools, the API server).
+HANDLER = "handler"
 NAMESPACE = "functions"
 
 
@@ -155,6 +157,7 @@ BUILTINS: dict[str, BuiltinFunction] = {
 }
 
 HumanAnswer = Callable[[ToolCall], str]
+FunctionHandler = Callable[[dict[str, Any]], str]
 
 
 class FunctionTools:
@@ -170,6 +173,7 @@ class FunctionTools:
     ) -> None:
         self._specs: dict[str, FunctionSpec] = {}
         self._bindings: dict[str, str] = {}
+        self._handlers: dict[str, FunctionHandler] = {}
         self.human = human
         self.context = context or FunctionContext()
         for spec in functions:
@@ -197,6 +201,17 @@ class FunctionTools:
             raise ToolError(f"function {spec.name!r} is not valid: {'; '.join(problems)}")
         self._specs[spec.name] = spec
         self.bind(spec.name, binding)
+
+    def add_handled(self, spec: FunctionSpec, handler: FunctionHandler) -> None:
+        """A function answered by ``handler(arguments) -> text`` (its text counts as untrusted).
+
+        ``handler`` may raise ToolError: the model then gets the message as an error."""
+        problems = spec.problems()
+        if problems:
+            raise ToolError(f"function {spec.name!r} is not valid: {'; '.join(problems)}")
+        self._specs[spec.name] = spec
+        self._bindings[spec.name] = HANDLER
+        self._handlers[spec.name] = handler
 
     def bind(self, name: str, binding: str) -> None:
         """Answer ``name`` by the user (``human``) or by a built-in (a key of BUILTINS)."""
@@ -231,7 +246,9 @@ class FunctionTools:
             return error_result(recipient, "Invalid arguments: " + "; ".join(problems))
         binding = self._bindings[short]
         try:
-            if binding == HUMAN:
+            if binding == HANDLER:
+                text, untrusted = self._handlers[short](args), True
+            elif binding == HUMAN:
                 if self.human is None:
                     raise ToolError("nobody is there to answer this function")
                 text, untrusted = self.human(ToolCall(recipient, args)), False

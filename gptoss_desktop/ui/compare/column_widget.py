@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from gptoss_desktop.core.compare.metrics import ColumnMetrics
 from gptoss_desktop.core.compare.runner import ColumnSetup
+from gptoss_desktop.ui.errors import WrappingLabel
 
 STATE_WORDS = {
     "pending": "Waiting",
@@ -115,9 +116,8 @@ class CompareColumnWidget(QFrame):
         self.answer.setAccessibleName(f"Answer of column {position + 1}")
         layout.addWidget(self.answer, 1)
 
-        self.error_label = QLabel()
+        self.error_label = WrappingLabel()  # long paths in errors wrap too
         self.error_label.setObjectName("CompareColumnError")
-        self.error_label.setWordWrap(True)
         self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.error_label.setStyleSheet(
             "background: #ffe3e3; color: #1f2328; border-radius: 6px; padding: 6px;"
@@ -127,11 +127,13 @@ class CompareColumnWidget(QFrame):
 
         self.metrics_label = QLabel("")
         self.metrics_label.setObjectName("Muted")
+        self.metrics_label.setWordWrap(True)  # a long line wraps; it never widens the window
         self.metrics_label.setAccessibleName(f"Speed of column {position + 1}")
         layout.addWidget(self.metrics_label)
         self.metrics = ColumnMetrics()
         self.state = "pending"
         self._reasoning_chars = 0
+        self.blind = False
         self.set_title(self.selected.name if self.selected else f"Column {position + 1}")
 
     # --- model --------------------------------------------------------------------------------
@@ -199,12 +201,29 @@ class CompareColumnWidget(QFrame):
 
     def set_metrics(self, metrics: ColumnMetrics) -> None:
         self.metrics = metrics
-        self.metrics_label.setText(metrics.summary())
+        self._show_metrics()
+
+    def _show_metrics(self) -> None:
+        m = self.metrics
+        if self.blind:  # a model's memory use would give its name away
+            from dataclasses import replace
+
+            m = replace(m, peak_rss_bytes=None)
+        self.metrics_label.setText(m.summary())
+
+    def set_blind(self, hidden: bool) -> None:
+        """Blind until the vote: no reasoning row (whether and how long a model reasons names
+        it) and no memory figure."""
+        self.blind = hidden
+        if hidden:
+            self.reasoning_toggle.setChecked(False)
+        self._update_reasoning_toggle()
+        self._show_metrics()
 
     # --- reasoning ------------------------------------------------------------------------------
     def _update_reasoning_toggle(self) -> None:
         n = self._reasoning_chars
-        self.reasoning_toggle.setVisible(n > 0)
+        self.reasoning_toggle.setVisible(n > 0 and not self.blind)
         self.reasoning_toggle.setText(f"Reasoning ({n:,} characters)")
 
     def _on_reasoning_toggled(self, shown: bool) -> None:

@@ -7,6 +7,7 @@ import json
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
+    QComboBox,
     QDoubleSpinBox,
     QHBoxLayout,
     QLabel,
@@ -14,6 +15,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSpinBox,
     QToolButton,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -46,8 +48,14 @@ class CompareToolbar(QWidget):
 
     def __init__(self, settings: CompareSettings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        bar = QHBoxLayout(self)
-        bar.setContentsMargins(0, 0, 0, 0)
+        # Two rows, so the toolbar fits a 1024-px window (at 150 % scaling) with room to spare.
+        rows = QVBoxLayout(self)
+        rows.setContentsMargins(0, 0, 0, 0)
+        rows.setSpacing(4)
+        bar = QHBoxLayout()
+        sampling = QHBoxLayout()
+        rows.addLayout(bar)
+        rows.addLayout(sampling)
         bar.addWidget(QLabel("Columns"))
         self.column_count = QSpinBox()
         self.column_count.setRange(2, 4)
@@ -59,26 +67,34 @@ class CompareToolbar(QWidget):
         bar.addWidget(self.blind_box)
         self.sync_box = QCheckBox("Sync scrolling")
         bar.addWidget(self.sync_box)
-        bar.addWidget(QLabel("Temperature"))
+        bar.addStretch(1)
+        sampling.addWidget(QLabel("Temperature"))
         self.temperature = QDoubleSpinBox()
         self.temperature.setRange(0.0, 2.0)
         self.temperature.setSingleStep(0.1)
         self.temperature.setValue(settings.sampling.temperature)
-        bar.addWidget(self.temperature)
-        bar.addWidget(QLabel("Max tokens"))
+        sampling.addWidget(self.temperature)
+        sampling.addWidget(QLabel("Max tokens"))
         self.max_tokens = QSpinBox()
         self.max_tokens.setRange(1, 32768)
         self.max_tokens.setValue(settings.max_tokens)
-        bar.addWidget(self.max_tokens)
-        bar.addWidget(QLabel("Seed"))
+        sampling.addWidget(self.max_tokens)
+        sampling.addWidget(QLabel("Seed"))
         self.seed = QSpinBox()
         self.seed.setRange(-1, 2**31 - 1)
         self.seed.setSpecialValueText("Random")
         seed = settings.sampling.seed
         self.seed.setValue(-1 if seed is None else seed)
         self.seed.setToolTip("The same seed goes to every column")
-        bar.addWidget(self.seed)
-        bar.addStretch(1)
+        sampling.addWidget(self.seed)
+        sampling.addWidget(QLabel("Effort"))
+        self.effort = QComboBox()
+        self.effort.addItems(["low", "medium", "high"])
+        self.effort.setCurrentText(settings.reasoning_effort)
+        self.effort.setAccessibleName("Reasoning effort")
+        self.effort.setToolTip("Reasoning effort of gpt-oss columns (the system message)")
+        sampling.addWidget(self.effort)
+        sampling.addStretch(1)
         self.history_button = QToolButton()
         self.history_button.setText("Saved…")
         self.history_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)

@@ -105,6 +105,7 @@ class CompareView(QWidget):
             tb.sync_box,
         )
         self.temperature, self.max_tokens, self.seed = tb.temperature, tb.max_tokens, tb.seed
+        self.effort = tb.effort
         self.history_menu, self.export_button = tb.history_menu, tb.export_button
         tb.column_count.valueChanged.connect(self.set_column_count)
         tb.history_menu.aboutToShow.connect(self._fill_history_menu)
@@ -177,6 +178,7 @@ class CompareView(QWidget):
             sampling=sampling,
             max_tokens=self.max_tokens.value(),
             blind=self.blind_box.isChecked(),
+            reasoning_effort=self.effort.currentText(),
         )
 
     def start_comparison(self, prompt: str | None = None) -> CompareRun | None:
@@ -234,6 +236,7 @@ class CompareView(QWidget):
             widget.clear()
             widget.select_model(setups[position])
             widget.model_box.setVisible(not self.blind_hidden)
+            widget.set_blind(self.blind_hidden)
             widget.set_title(self._title(slot))
 
     def _title(self, slot: int) -> str:
@@ -289,6 +292,7 @@ class CompareView(QWidget):
 
     def _show_chart(self, metrics_by_position: Sequence[ColumnMetrics]) -> None:
         slots = range(len(self.columns))
+        self.chart.blind = self.blind_hidden
         self.chart.set_data(
             [self._title(s) for s in slots],
             [metrics_by_position[self.order.position_at(s)] for s in slots],
@@ -329,9 +333,11 @@ class CompareView(QWidget):
             self.banner.show_error(exc)
             return
         self.blind_hidden = False
+        self.chart.blind = False
         for s, widget in enumerate(self.columns):
             widget.set_title(self._title(s))
             widget.model_box.show()
+            widget.set_blind(False)
         self.chart.set_data([self._title(s) for s in range(len(self.columns))], self.chart.metrics)
         if vote.outcome == "win":
             assert vote.winner_position is not None
@@ -391,6 +397,7 @@ class CompareView(QWidget):
             if column.error:
                 widget.show_error(column.error)
             widget.model_box.setVisible(not self.blind_hidden)
+            widget.set_blind(self.blind_hidden)
             widget.set_title(self._title(slot))
         self._show_chart([c.metrics for c in columns])
         self.banner.show_message(f"Saved comparison: {comparison.title}", kind="info")

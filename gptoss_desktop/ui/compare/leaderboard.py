@@ -47,13 +47,29 @@ class LeaderboardDialog(QDialog):
         self.table.setHorizontalHeaderLabels(HEADERS)
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)  # names get the rest
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.table.setWordWrap(False)
         for row, standing in enumerate(standings):
             for col, text in enumerate(standing_cells(row + 1, standing)):
                 item = QTableWidgetItem(text)
                 if col != 1:
                     item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+                else:
+                    item.setToolTip(text)
                 self.table.setItem(row, col, item)
+        # Wide enough for every number and the longest name (up to the screen), so nothing
+        # scrolls sideways.
+        self.table.resizeColumnsToContents()
+        fm = self.table.fontMetrics()
+        names = max((fm.horizontalAdvance(s.model) for s in standings), default=120) + 24
+        others = sum(header.sectionSize(c) for c in range(len(HEADERS)) if c != 1)
+        needed = others + names + 48
+        screen = self.screen().availableGeometry().width() if self.screen() else 1024
+        self.resize(max(640, min(needed, screen - 80)), 360)
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         layout.addWidget(self.table)
         self.empty = QLabel("No votes yet: turn on blind mode, compare, and vote.")
         self.empty.setVisible(not standings)

@@ -57,6 +57,7 @@ class MetricsChart(QWidget):
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.labels: list[str] = []
         self.metrics: list[ColumnMetrics] = []
+        self.blind = False  # memory is left out until the vote (it would name the model)
 
     def set_data(self, labels: Sequence[str], metrics: Sequence[ColumnMetrics]) -> None:
         self.labels, self.metrics = list(labels), list(metrics)
@@ -68,6 +69,8 @@ class MetricsChart(QWidget):
         out: list[tuple[str, list[float | None], int | None]] = []
         for fig in FIGURES:
             values = [fig.value(m) for m in self.metrics]
+            if self.blind and fig.title == "Peak memory":
+                values = [None for _ in values]
             known = [(v, i) for i, v in enumerate(values) if v is not None]
             best = None
             if len(known) > 1 and fig.better is not None:

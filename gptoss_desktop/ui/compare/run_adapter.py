@@ -1,18 +1,15 @@
 """A CompareRun seen from the GUI thread: its updates as Qt signals, batched.
 
-Column threads call the listener; it only appends to a queue (no Qt object is touched
-there) and, when the queue was empty, emits one queued signal. On the GUI thread that
-starts a short timer (``FLUSH_MS``, about 30 Hz); the flush drains the queue in order,
-joining consecutive text of the same column and channel and keeping only the latest
-metrics, so a model writing thousands of tokens a second costs a few repaints a second.
+Column threads call the listener; it pushes into a :class:`~gptoss_desktop.ui.inbox.GuiInbox`
+(the app's one way back to the GUI thread), which delivers on the GUI thread about 30 times a
+second (``FLUSH_MS``); the delivery keeps the order, joins consecutive text of the same column
+and channel and keeps only the latest metrics, so a model writing thousands of tokens a second
+costs a few repaints a second.
 """
 
 from __future__ import annotations
 
-import threading
-from collections import deque
-
-from PySide6.QtCore import QObject, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, Signal
 
 from gptoss_desktop.core.compare.runner import (
     ColumnEnded,
@@ -23,6 +20,7 @@ from gptoss_desktop.core.compare.runner import (
     RunPlanned,
     RunUpdate,
 )
+from gptoss_desktop.ui.inbox import GuiInbox
 
 FLUSH_MS = 33
 
@@ -42,43 +40,21 @@ class CompareRunAdapter(QObject):
     sig_column_ended = Signal(object)
     #: tuple of every ColumnResult, once
     sig_run_ended = Signal(object)
-    _sig_wake = Signal()
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._lock = threading.Lock()
-        self._queue: deque[RunUpdate] = deque()
-        self._armed = False
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(FLUSH_MS)
-        self._timer.timeout.connect(self.flush)
-        self._sig_wake.connect(self._on_wake)
+        self._inbox = GuiInbox(FLUSH_MS, self._deliver, parent=self)
         self.flushes = 0
 
     def __call__(self, update: RunUpdate) -> None:
         """The run's listener; safe from any thread."""
-        with self._lock:
-            self._queue.append(update)
-            wake = not self._armed
-            self._armed = True
-        if wake:
-            self._sig_wake.emit()
+        self._inbox.push(update)
 
-    @Slot()
-    def _on_wake(self) -> None:
-        if not self._timer.isActive():
-            self._timer.start()
-
-    @Slot()
     def flush(self) -> None:
         """Deliver everything queued, in order (also called directly by tests and on close)."""
-        with self._lock:
-            updates = list(self._queue)
-            self._queue.clear()
-            self._armed = False
-        if not updates:
-            return
+        self._inbox.flush()
+
+    def _deliver(self, updates: list[RunUpdate]) -> None:
         self.flushes += 1
         text: list[str] = []
         text_key: tuple[int, str] | None = None

@@ -31,10 +31,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gptoss_desktop.core.chat.tools import ChatToolConfig, ToolPreferences
 from gptoss_desktop.core.errors import GptossError
 from gptoss_desktop.core.tools.approval import ApprovalMode
 from gptoss_desktop.ui.tools.function_editor import FunctionEditor
-from gptoss_desktop.ui.tools.toolbox import ChatToolConfig, ToolPreferences
 
 APPROVAL_LABELS = {
     ApprovalMode.ASK: "Ask me before each call",

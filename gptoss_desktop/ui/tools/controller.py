@@ -15,6 +15,7 @@ from PySide6.QtCore import QEvent, QObject
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDialog, QDockWidget, QWidget
 
+from gptoss_desktop.core.chat.tools import ChatToolConfig, ToolPreferences
 from gptoss_desktop.core.errors import GptossError, ToolError
 from gptoss_desktop.core.paths import AppPaths
 from gptoss_desktop.core.store.records import ChatSettings
@@ -22,7 +23,6 @@ from gptoss_desktop.core.tools.browser import LinkedAnswer, link_citations
 from gptoss_desktop.ui.tools.config_editor import ToolConfigEditor
 from gptoss_desktop.ui.tools.prompts import PromptBridge
 from gptoss_desktop.ui.tools.tool_panel import ToolPanel
-from gptoss_desktop.ui.tools.toolbox import ChatToolConfig, ToolPreferences
 from gptoss_desktop.ui.tools.trace import TraceRecorder
 from gptoss_desktop.ui.tools.wiring import UNSAVED, ToolWiring
 
@@ -69,7 +69,8 @@ class ToolPanelController(QObject):
 
     # --- runners -----------------------------------------------------------------------------
     def install(self, runner: Any) -> bool:
-        """Give a Harmony turn runner the tool wiring; other runners are left alone."""
+        """Give an already loaded Harmony turn runner the tool wiring (runners made later get
+        it from the engine manager); other runners are left alone."""
         if getattr(runner, "kind", None) != "harmony" or not hasattr(runner, "tooling"):
             return False
         runner.tooling = self.wiring
@@ -152,11 +153,7 @@ def attach_to(window: Any, *, sandbox_namespaces: str = "auto") -> ToolPanelCont
 
     controller.chat_key = current_key
 
-    def on_model_state(_path: str, state: str, _detail: str) -> None:
-        if state == "loaded" and window.engines.current is not None:
-            controller.install(window.engines.current.runner)
-
-    window.engines.sig_state.connect(on_model_state)
+    window.engines.tooling = controller.wiring  # every Harmony model loaded from now on
     if window.engines.current is not None:
         controller.install(window.engines.current.runner)
 
@@ -174,6 +171,8 @@ def attach_to(window: Any, *, sandbox_namespaces: str = "auto") -> ToolPanelCont
     controller.panel.sig_attention.connect(attention)
     window.settings_panel.sig_changed.connect(controller.show_summary)
     window.chat.sig_conversation.connect(lambda _c: controller.show_summary(window.chat.settings))
+    # The panel shows the open chat's last turn, never another chat's.
+    window.chat.sig_conversation.connect(lambda _c: controller.recorder.show_chat(current_key()))
     window.chat.sig_busy.connect(lambda _b: controller.show_summary(window.chat.settings))
     controller.show_summary(window.settings_panel.settings())
     if controller.problem:

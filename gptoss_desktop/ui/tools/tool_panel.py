@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -23,6 +23,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gptoss_desktop.ui.elided_label import ElidedLabel
+from gptoss_desktop.ui.inbox import GuiInbox
 from gptoss_desktop.ui.tools.approval_card import ApprovalCard
 from gptoss_desktop.ui.tools.prompts import PendingPrompt, PromptBridge
 from gptoss_desktop.ui.tools.trace import TraceRecorder, TurnTrace
@@ -30,12 +32,6 @@ from gptoss_desktop.ui.tools.trace_export import export_trace, trace_to_text
 from gptoss_desktop.ui.tools.trace_view import RawView, TraceView
 
 REDRAW_MS = 40
-
-
-class _Notifier(QObject):
-    """Carries the recorder's change notices from the turn's thread to the GUI thread."""
-
-    sig_changed = Signal()
 
 
 class ToolPanel(QWidget):
@@ -55,13 +51,10 @@ class ToolPanel(QWidget):
         self.prompts = prompts
         self.trace = TurnTrace()
         self._build()
-        self._notifier = _Notifier(self)
-        self._notifier.sig_changed.connect(self._schedule)
-        recorder.listener = self._notifier.sig_changed.emit
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(REDRAW_MS)
-        self._timer.timeout.connect(self.refresh)
+        # The recorder's change notices come from the turn's thread: through the app's one
+        # way back to the GUI thread, one redraw at most every REDRAW_MS.
+        self._inbox = GuiInbox(REDRAW_MS, lambda _notices: self.refresh(), parent=self)
+        recorder.listener = lambda: self._inbox.push(None)
         self._queue: list[PendingPrompt] = []
         prompts.sig_prompt.connect(self._on_prompt)
         prompts.sig_settled.connect(self._on_settled)
@@ -70,7 +63,7 @@ class ToolPanel(QWidget):
 
     def _build(self) -> None:
         self.title = QLabel("<b>Current turn</b>")
-        self.summary = QLabel("")
+        self.summary = ElidedLabel("")  # one line, elided: never widens the window
         self.summary.setObjectName("Muted")
         self.status = QLabel("")
         self.status.setWordWrap(True)
@@ -89,7 +82,8 @@ class ToolPanel(QWidget):
         menu.addAction("As text…", lambda: self.ask_export("txt"))
         self.export_button.setMenu(menu)
         self.reset_button = QToolButton()
-        self.reset_button.setText("Reset python")
+        self.reset_button.setText("Reset")
+        self.reset_button.setAccessibleName("Reset python")
         self.reset_button.setToolTip("Forget python variables of this chat (files stay)")
         self.reset_button.clicked.connect(self.sig_reset_python.emit)
         top = QHBoxLayout()
@@ -117,10 +111,6 @@ class ToolPanel(QWidget):
         layout.addWidget(self.tabs, 1)
 
     # --- the trace ---------------------------------------------------------------------------
-    def _schedule(self) -> None:
-        if not self._timer.isActive():
-            self._timer.start()
-
     def refresh(self) -> None:
         """Redraw from the recorder's latest snapshot."""
         self.trace = self.recorder.snapshot()
@@ -184,7 +174,7 @@ class ToolPanel(QWidget):
 
     def _on_answered(self, _pending: PendingPrompt) -> None:
         self._next_prompt()
-        self._schedule()
+        self._inbox.push(None)  # redraw soon
 
     @property
     def waiting(self) -> bool:

@@ -13,6 +13,7 @@ import copy
 import json
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,6 +41,7 @@ USER, MESSAGE, TOOL_CALL, TOOL_RESULT, NOTICE = (
 )
 
 #: What stopped a turn, in words for the panel.
+KEPT_CHATS = 8  # chats whose last turn the panel can show again
 STOP_WORDS = {
     "final": "answered",
     "tool_call_limit": "stopped: the tool call limit was reached",
@@ -163,6 +165,28 @@ class TraceRecorder:
         self._pending_result: ToolResult | None = None
         #: Called (on the recording thread) after every change; the Qt side coalesces.
         self.listener: Callable[[], None] | None = None
+        #: The chat the shown trace belongs to, and the last trace of other recent chats.
+        self.chat: str | None = None
+        self._by_chat: OrderedDict[str, TurnTrace] = OrderedDict()
+
+    def show_chat(self, key: str, unsaved: str = "unsaved") -> None:
+        """Show chat ``key``'s last turn (or nothing): the panel follows the open chat."""
+        with self._lock:
+            if key == self.chat:
+                return
+            if self.chat in (None, unsaved) and key not in self._by_chat:
+                self.chat = key  # a new chat got its id: the trace is its own
+                return
+            if self.chat is not None and self._trace.entries:
+                self._by_chat[self.chat] = self._trace
+                self._by_chat.move_to_end(self.chat)
+                while len(self._by_chat) > KEPT_CHATS:
+                    self._by_chat.popitem(last=False)
+            self._trace = self._by_chat.pop(key, None) or TurnTrace()
+            self.chat = key
+            self._open = self._call = None
+            self._pending_result = None
+        self._changed()
 
     # --- reading (any thread) ------------------------------------------------------------
     def snapshot(self) -> TurnTrace:
@@ -170,8 +194,10 @@ class TraceRecorder:
             return copy.deepcopy(self._trace)
 
     # --- recording (the turn's thread) -----------------------------------------------------
-    def begin_turn(self, user_text: str, max_calls: int = 0) -> None:
+    def begin_turn(self, user_text: str, max_calls: int = 0, chat: str | None = None) -> None:
         with self._lock:
+            if chat is not None:
+                self.chat = chat
             self._t0 = self._clock()
             self._trace = TurnTrace(user_text, time.time(), max_calls=max_calls)
             self._trace.entries.append(TraceEntry(USER, "user", user_text, ended_s=0.0))

@@ -63,9 +63,16 @@ def row_heading(entry: TraceEntry) -> str:
     if entry.recipient and entry.recipient != "all":
         head += f" → {html.escape(entry.recipient)}"
     if entry.content_type:
-        joined = "\u2060".join(entry.content_type)  # word joiners: never broken inside
-        head += f" · {html.escape(joined)}"
+        head += f" · {html.escape(plain_content_type(entry.content_type))}"
     return head
+
+
+def plain_content_type(content_type: str) -> str:
+    """``<|constrain|>json`` in words ("JSON arguments"); the raw view keeps the tokens."""
+    kind = content_type.replace("<|constrain|>", "").strip()
+    if kind.lower() == "json":
+        return "JSON arguments"
+    return f"{kind} arguments" if kind else "arguments"
 
 
 class TraceRow(QFrame):

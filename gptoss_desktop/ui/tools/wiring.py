@@ -1,6 +1,6 @@
 """Tools into a Harmony chat turn: the session gets the chat's tools, approval and a recorder.
 
-Qt-free. The chat's :class:`~gptoss_desktop.ui.harmony_turns.HarmonyTurnRunner` calls
+Qt-free. The chat's :class:`~gptoss_desktop.core.chat.harmony_turns.HarmonyTurnRunner` calls
 :meth:`ToolWiring.session_options` when it builds a session (the system and developer messages
 gain the chat's tools; handlers, the approval hook and the call limit are added) and
 :meth:`ToolWiring.send` to run the turn, which feeds every event to the
@@ -14,16 +14,21 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Protocol
 
+from gptoss_desktop.core.chat.tools import (
+    ChatToolConfig,
+    ChatTools,
+    ToolPreferences,
+    add_to_session,
+)
 from gptoss_desktop.core.errors import ToolError
 from gptoss_desktop.core.harmony import (
     Approved,
     CancelToken,
     ChatSession,
     Denied,
-    DeveloperContent,
     Edited,
     EngineVocabulary,
     GenerationFinished,
@@ -37,7 +42,6 @@ from gptoss_desktop.core.tools.approval import Approval, ApprovalRequest, Decisi
 from gptoss_desktop.core.tools.browser import link_citations
 from gptoss_desktop.core.tools.results import ToolCall, ToolResult
 from gptoss_desktop.ui.tools.raw import RawDecoder, RecordingEngine
-from gptoss_desktop.ui.tools.toolbox import ChatToolConfig, ChatTools, ToolPreferences
 from gptoss_desktop.ui.tools.trace import GenerationRecord, TraceRecorder
 
 MAX_CHATS = 8
@@ -140,16 +144,9 @@ class ToolWiring:
         recording = RecordingEngine(engine, on_batch=decoder.remember)
         options = {**options, "vocab": vocab}
         problems: list[str] = []
-        if config.any:
+        if config.any or tools.has_handled_functions:
             box, problems = tools.toolbox(config, prefs, self._on_result)
-            builtins = box.system_namespaces()
-            if builtins:
-                options["system"] = options["system"].with_tools(*builtins.values())
-            functions = box.developer_namespace()
-            if functions is not None:
-                developer = options.get("developer") or DeveloperContent()
-                options["developer"] = replace(developer, tools={functions.name: functions})
-            options["tools"] = box.harmony_handlers()
+            options = add_to_session(options, box)
             options["approve"] = self._approve_hook(tools)
             options["max_tool_calls"] = prefs.max_calls_per_turn
         recording.setup = _Setup(tools, config, prefs, decoder, problems)
@@ -169,7 +166,11 @@ class ToolWiring:
             raise ToolError("this chat session was not set up for tools; start the turn again")
         self.current_key = setup.tools.chat_key
         setup.tools.policy.begin_turn()
-        self.recorder.begin_turn(text, setup.prefs.max_calls_per_turn if setup.config.any else 0)
+        self.recorder.begin_turn(
+            text,
+            setup.prefs.max_calls_per_turn if setup.config.any else 0,
+            chat=setup.tools.chat_key,
+        )
         for problem in setup.problems:
             self.recorder.notice(problem)
         completion: list[int] = []

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from gptoss_desktop.core.compare.sandbox import TemplateLimits
-from gptoss_desktop.core.compare.session import TemplateChatSession
 from gptoss_desktop.core.engine import EngineClient, GenerateRequest, LoadOptions, SamplingOptions
 from gptoss_desktop.core.errors import ChatTemplateError
+from gptoss_desktop.core.templating.sandbox import TemplateLimits
+from gptoss_desktop.core.templating.session import TemplateChatSession
 from tests.core.compare.tinymodels import write_chat_model
 
 SECRET = "s3cret-token-do-not-leak"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gptoss_desktop.core.compare.reasoning import ReasoningSplitter, TextPiece, opens_reasoning
+from gptoss_desktop.core.templating.reasoning import ReasoningSplitter, TextPiece, opens_reasoning
 
 
 def run(chunks: list[str], **kw: bool) -> tuple[str, str, list[TextPiece]]:

@@ -18,9 +18,9 @@ from gptoss_desktop.core.compare.recording import (
     standings,
 )
 from gptoss_desktop.core.compare.runner import ColumnSetup, CompareRun, CompareSettings
-from gptoss_desktop.core.compare.templates import ChatMessage
 from gptoss_desktop.core.engine import SamplingOptions
 from gptoss_desktop.core.store.store import Store
+from gptoss_desktop.core.templating.templates import ChatMessage
 from tests.helpers import shared_model
 
 SETTINGS = CompareSettings(sampling=SamplingOptions(temperature=0.0), max_tokens=32, n_ctx=512)

@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from gptoss_desktop.core.compare.sandbox import TemplateLimits
-from gptoss_desktop.core.compare.templates import CHATML_TEMPLATE, ChatMessage, ChatTemplate
 from gptoss_desktop.core.errors import ChatTemplateError
+from gptoss_desktop.core.templating.sandbox import TemplateLimits
+from gptoss_desktop.core.templating.templates import CHATML_TEMPLATE, ChatMessage, ChatTemplate
 
 MESSAGES = [ChatMessage("system", "Be brief."), ChatMessage("user", "Hi <|im_end|> there")]
 FAST = TemplateLimits(time_s=0.5)

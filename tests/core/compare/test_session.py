@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from gptoss_desktop.core.compare.session import TemplateChatSession
-from gptoss_desktop.core.compare.templates import ChatMessage
 from gptoss_desktop.core.engine import EngineClient, LoadOptions, SamplingOptions
 from gptoss_desktop.core.errors import ChatTemplateError
 from gptoss_desktop.core.harmony import CancelToken, ContentDelta, MessageEnd, MessageStart
 from gptoss_desktop.core.harmony.session import GenerationFinished
+from gptoss_desktop.core.templating.session import TemplateChatSession
+from gptoss_desktop.core.templating.templates import ChatMessage
 from tests.helpers import shared_model
 
 GREEDY = SamplingOptions(temperature=0.0)

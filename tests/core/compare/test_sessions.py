@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gptoss_desktop.core.compare.session import TemplateChatSession
-from gptoss_desktop.core.compare.sessions import is_harmony_model, open_session
-from gptoss_desktop.core.compare.templates import ChatMessage
+from gptoss_desktop.core.chat.kind import is_harmony_model
+from gptoss_desktop.core.chat.session import SessionSettings, history_from_chat
+from gptoss_desktop.core.chat.sessions import open_session
 from gptoss_desktop.core.engine import EngineClient, LoadOptions, SamplingOptions
 from gptoss_desktop.core.harmony import ChatSession, ContentDelta, Role
+from gptoss_desktop.core.templating.session import TemplateChatSession
+from gptoss_desktop.core.templating.templates import ChatMessage
 from tests.helpers import PROJECT_MODELS, project_model
 
 GREEDY = SamplingOptions(temperature=0.0)
@@ -24,7 +26,11 @@ def test_gpt_oss_gets_the_harmony_session_with_the_shared_history() -> None:
         assert is_harmony_model(client)
         history = [ChatMessage("user", "Say hello to Alice."), ChatMessage("assistant", "Hello!")]
         session = open_session(
-            client, system_prompt="Be brief.", history=history, sampling=GREEDY, max_tokens=64
+            client,
+            SessionSettings(instructions="Be brief."),
+            history_from_chat(history),
+            sampling=GREEDY,
+            max_tokens=64,
         )
         assert isinstance(session, ChatSession)
         roles = [m.role for m in session.history]
@@ -40,11 +46,13 @@ def test_gpt_oss_gets_the_harmony_session_with_the_shared_history() -> None:
 def test_other_models_get_the_template_session(chatml_model: Path) -> None:
     with EngineClient.start(chatml_model, LoadOptions(n_ctx=256, n_threads=1)) as client:
         assert not is_harmony_model(client)
-        session = open_session(client, sampling=GREEDY, max_tokens=4)
+        session = open_session(client, SessionSettings(), sampling=GREEDY, max_tokens=4)
         assert isinstance(session, TemplateChatSession)
 
 
 def test_a_template_override_forces_the_template_session() -> None:
     with EngineClient.start(harmony_model(), LoadOptions(n_ctx=1024, n_threads=1)) as client:
-        session = open_session(client, template_override="{{ messages[-1].content }}")
+        session = open_session(
+            client, SessionSettings(), template_override="{{ messages[-1].content }}"
+        )
         assert isinstance(session, TemplateChatSession)

@@ -19,11 +19,11 @@ from pathlib import Path
 
 import pytest
 
-from gptoss_desktop.core.compare.sandbox import TemplateLimits
-from gptoss_desktop.core.compare.session import TemplateChatSession
-from gptoss_desktop.core.compare.templates import CHATML_TEMPLATE, ChatTemplate
 from gptoss_desktop.core.engine import EngineClient, LoadOptions
 from gptoss_desktop.core.errors import ChatTemplateError
+from gptoss_desktop.core.templating.sandbox import TemplateLimits
+from gptoss_desktop.core.templating.session import TemplateChatSession
+from gptoss_desktop.core.templating.templates import CHATML_TEMPLATE, ChatTemplate
 from tests.core.compare.test_sandbox import DEEPSEEK_R1, GEMMA, LLAMA3, MESSAGES
 from tests.core.compare.tinymodels import write_chat_model
 
@@ -43,8 +43,8 @@ HOSTILE = {
 _HARNESS = textwrap.dedent(
     """
     import json, resource, sys, time
-    from gptoss_desktop.core.compare.sandbox import TemplateLimits
-    from gptoss_desktop.core.compare.templates import ChatMessage, ChatTemplate
+    from gptoss_desktop.core.templating.sandbox import TemplateLimits
+    from gptoss_desktop.core.templating.templates import ChatMessage, ChatTemplate
     from gptoss_desktop.core.errors import ChatTemplateError
     cases = json.loads(sys.argv[1])
     limits = TemplateLimits(time_s=0.5, memory_bytes=int(sys.argv[2]))

@@ -32,9 +32,12 @@ def write_gptoss_like(
     chat_template: str | None = "{{ messages }}",
     merges: int = 0,
     split: tuple[int, int] | None = None,
+    arch: str = "gpt-oss",
 ) -> Path:
-    """A valid GGUF with gpt-oss metadata; tensors are small (F32/F16, 2 per layer + embeddings)."""
-    w = gguf.GGUFWriter(str(path), "gpt-oss")
+    """A valid GGUF with gpt-oss metadata; tensors are small (F32/F16, 2 per layer + embeddings).
+
+    ``arch`` names the architecture (Ollama writes its gpt-oss files as ``gptoss``)."""
+    w = gguf.GGUFWriter(str(path), arch)
     w.add_name("tiny gpt-oss-like")
     w.add_block_count(n_layer)
     w.add_context_length(131072)

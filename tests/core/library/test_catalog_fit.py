@@ -91,10 +91,10 @@ def test_verdicts_with_numbers():
     fits = estimate_fit(GPTOSS, _ram(32, 24), 8192)
     assert fits.verdict == "fits"
     assert fits.required_bytes == GPTOSS.weights_bytes + 384 * MiB + overhead_bytes(GPTOSS)
-    assert fits.message.startswith("Fits: needs about 12.")
+    assert fits.message.startswith("Fits: needs about 13.")
     assert (
-        "0.4 GiB KV cache at 8192 tokens" in fits.message
-        and "24.0 GiB of 32.0 GiB RAM free" in fits.message
+        "0.4 GB KV cache at 8192 tokens" in fits.message
+        and "25.8 GB of 34.4 GB RAM free" in fits.message
     )
     tight = estimate_fit(GPTOSS, _ram(16, 8), 8192)
     assert tight.verdict == "tight" and "close other apps" in tight.message
@@ -114,7 +114,7 @@ def test_gpu_layers_are_suggested_from_free_gpu_memory():
     big_gpu = _ram(32, 24, gpu_total=24 * GiB, gpu_free=22 * GiB, gpu_name="RTX 4090")
     est = estimate_fit(GPTOSS, big_gpu, 8192)
     assert est.suggested_gpu_layers == -1 and est.ram_needed_bytes == 0
-    assert "RTX 4090: 22.0 GiB free, all layers on the GPU" in est.message
+    assert "RTX 4090: 23.6 GB free, all layers on the GPU" in est.message
     small_gpu = _ram(32, 24, gpu_total=8 * GiB, gpu_free=7 * GiB, gpu_name="RTX 4060")
     part = estimate_fit(GPTOSS, small_gpu, 8192)
     assert 0 < part.suggested_gpu_layers < 24

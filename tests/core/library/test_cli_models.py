@@ -27,7 +27,7 @@ def test_list_json_has_catalog_installed_and_fit(gptoss_home, capsys):
     assert out["installed"] == []
     first = out["catalog"][0]
     assert first["repo"] == "ggml-org/gpt-oss-20b-GGUF" and first["installed"] is False
-    assert first["fit"] in ("fits", "tight", "will_not_fit") and "GiB" in first["fit_message"]
+    assert first["fit"] in ("fits", "tight", "will_not_fit") and " GB" in first["fit_message"]
     assert out["memory"]["total_ram"] > 0
 
 

@@ -101,18 +101,25 @@ def test_deep_nesting_in_an_already_parsed_dict_is_refused(store, chat_export):
 
 
 def test_a_normal_export_still_imports_and_renders_a_harmony_prompt(store, chat_export):
+    from gptoss_desktop.core.chat.session import (
+        SessionSettings,
+        first_message_at,
+        harmony_message,
+        start_date,
+        system_content,
+    )
     from gptoss_desktop.core.harmony import Message as HMessage
     from gptoss_desktop.core.harmony.render import render_conversation_text
-    from gptoss_desktop.ui.harmony_turns import harmony_message, start_date_of, system_content
 
     before = _counts(store)
     new = import_conversation_json(store, json.dumps(chat_export))
     assert _counts(store)["conversations"] == before["conversations"] + 1
     history = store.messages.active_path(new.id)
     assert [m.content for m in history] == ["Where to?", "Lisbon."]
-    date = start_date_of(history)
+    rules = SessionSettings.from_chat(new.settings)
+    date = start_date(rules, first_message_at(history))
     assert date == time.strftime("%Y-%m-%d", time.localtime(history[0].created_at))
-    msgs = [HMessage.system(system_content(new.settings, date))]
+    msgs = [HMessage.system(system_content(rules, date))]
     msgs += [h for m in history if (h := harmony_message(m)) is not None]
     msgs.append(HMessage.user("And then?"))
     text = render_conversation_text(msgs)

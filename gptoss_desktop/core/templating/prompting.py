@@ -22,17 +22,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from gptoss_desktop.core.compare.reasoning import opens_reasoning
-from gptoss_desktop.core.compare.sandbox import TemplateLimits
-from gptoss_desktop.core.compare.templates import (
+from gptoss_desktop.core.engine.options import ModelInfo
+from gptoss_desktop.core.errors import ChatTemplateError
+from gptoss_desktop.core.templating.reasoning import opens_reasoning
+from gptoss_desktop.core.templating.sandbox import TemplateLimits
+from gptoss_desktop.core.templating.templates import (
     CHATML_TEMPLATE,
     ChatMessage,
     ChatTemplate,
     PromptPart,
     RenderedPrompt,
 )
-from gptoss_desktop.core.engine.options import ModelInfo
-from gptoss_desktop.core.errors import ChatTemplateError
 
 # End-of-turn markers of common templates; each becomes a stop token (or a stop string when
 # the vocabulary has no single token for it) when the template writes it.
@@ -117,6 +117,14 @@ class PromptBuilder:
                 source, bos_token=self._bos_text, eos_token=self._piece(info.eos), limits=limits
             )
         self.stop_tokens, self.stop_strings = self._stops(source or "", specials)
+        # The model's own marker tokens (``<|end_story|>``...): never shown as answer text.
+        self.marker_literals: tuple[str, ...] = tuple(
+            sorted(
+                (k for k in self._literals if k.startswith("<|") and k.endswith("|>")),
+                key=len,
+                reverse=True,
+            )
+        )
 
     # --- public -------------------------------------------------------------------------------
     def build(self, messages: Sequence[ChatMessage]) -> PreparedPrompt:

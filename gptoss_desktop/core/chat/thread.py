@@ -1,17 +1,27 @@
-"""The visible thread of a chat, grouped into turns, with its branch switchers. Qt-free.
+"""The visible thread of a chat, grouped into turns, with its branch switchers.
 
 A user message is one turn; an assistant turn is the rows sharing one ``turn_id``
 (reasoning, tool calls, the answer). Each turn knows its versions (siblings of its first
-row) so the view can show "‹ 2/3 ›" and switch. Built on a worker thread.
+row) so the view can show "‹ 2/3 ›" and switch. Built on a worker thread. The grouping
+rule is the store's (:func:`~gptoss_desktop.core.store.tree.group_turns`), shared with export.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from gptoss_desktop.core.store.records import Conversation, Message
 from gptoss_desktop.core.store.store import Store
+from gptoss_desktop.core.store.tree import group_turns
+
+__all__ = [
+    "DisplayTurn",
+    "ThreadSnapshot",
+    "delete_turn",
+    "group_turns",
+    "load_thread",
+    "switch_version",
+]
 
 
 @dataclass(frozen=True)
@@ -71,21 +81,6 @@ class ThreadSnapshot:
             if isinstance(used, int):
                 return used
         return 0
-
-
-def group_turns(messages: Sequence[Message]) -> list[list[Message]]:
-    groups: list[list[Message]] = []
-    for m in messages:
-        if (
-            groups
-            and m.role != "user"
-            and groups[-1][0].role != "user"
-            and groups[-1][-1].turn_id == m.turn_id
-        ):
-            groups[-1].append(m)
-        else:
-            groups.append([m])
-    return groups
 
 
 def load_thread(store: Store, conversation_id: int) -> ThreadSnapshot:

@@ -1,23 +1,21 @@
-"""One assistant turn, as the chat window sees it: parts that start, grow and end.
+"""One assistant turn: the runner protocol, the shared budget rules, and plain completion.
 
 A *turn runner* takes the visible thread (store messages, the new user message last) and
-the chat's settings, generates with a loaded model and reports plain events:
-:class:`PartStart` (a new assistant message on a channel: ``analysis`` is reasoning,
-``final`` the answer), :class:`PartDelta` (text) and :class:`PartEnd`. The chat window
-stores and shows them; it never sees token ids or prompt formats.
-
-Which runner a model gets depends on what it speaks: Harmony (gpt-oss and the project's
-Harmony test models), a chat template from the GGUF, or plain completion (story models).
-This module is Qt-free; the Qt side runs ``run`` on a worker thread.
+the chat's settings, generates with a loaded model and reports the turn's events
+(:mod:`.events`). Which runner a model gets (:func:`.runners.runner_for`) depends on what it
+speaks (:mod:`.kind`): Harmony (:mod:`.harmony_turns`), a chat template from the GGUF
+(:mod:`.template_turns`), or plain completion (:class:`CompletionTurnRunner`, story models).
+Front ends run ``run`` on a thread of their own.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
+from gptoss_desktop.core.chat.events import EmitEvent, PartDelta, PartEnd, PartStart, TurnResult
+from gptoss_desktop.core.chat.session import SessionSettings
 from gptoss_desktop.core.errors import ContextOverflow
 from gptoss_desktop.core.store.records import ChatSettings, Message
 
@@ -26,39 +24,6 @@ if TYPE_CHECKING:  # the engine client is imported when a model loads, not at st
 
 #: Tokens kept free for the answer when no max_tokens is set.
 ANSWER_RESERVE = 256
-
-
-@dataclass(frozen=True)
-class PartStart:
-    """A new message of the turn: the model's (``assistant``) or a tool's result (``tool``)."""
-
-    channel: str
-    recipient: str | None = None
-    role: str = "assistant"
-    author: str | None = None
-
-
-@dataclass(frozen=True)
-class PartDelta:
-    text: str
-
-
-@dataclass(frozen=True)
-class PartEnd:
-    pass
-
-
-TurnEvent = PartStart | PartDelta | PartEnd
-EmitEvent = Callable[[TurnEvent], None]
-
-
-@dataclass(frozen=True)
-class TurnResult:
-    """How a turn ended. ``context_used`` counts every token in the model's context after it."""
-
-    stop_reason: str
-    metrics: dict[str, Any] = field(default_factory=dict)
-    context_used: int = 0
 
 
 class TurnRunner(Protocol):
@@ -83,11 +48,7 @@ class TurnRunner(Protocol):
 
 
 def sampling_for(settings: ChatSettings) -> SamplingOptions:
-    from gptoss_desktop.core.engine import SamplingOptions
-
-    return SamplingOptions(
-        temperature=settings.temperature, top_p=settings.top_p, seed=settings.seed
-    )
+    return SessionSettings.from_chat(settings).sampling()
 
 
 def check_fits(prompt_len: int, settings: ChatSettings, n_ctx: int) -> int:
@@ -179,22 +140,3 @@ class CompletionTurnRunner:
             generation = self._generation
         if generation is not None:
             generation.cancel()
-
-
-def speaks_harmony(special: dict[str, Any]) -> bool:
-    by_text = special.get("by_text") or {}
-    return all(t in by_text for t in ("<|start|>", "<|message|>", "<|channel|>", "<|end|>"))
-
-
-def runner_for(client: EngineClient) -> TurnRunner:
-    """The runner that fits what the loaded model speaks: Harmony, its chat template, or
-    plain completion (a model without a chat format, such as a story model)."""
-    if speaks_harmony(client.special_tokens()):
-        from gptoss_desktop.ui.harmony_turns import HarmonyTurnRunner
-
-        return HarmonyTurnRunner(client)
-    if client.info is not None and (client.info.chat_template or "").strip():
-        from gptoss_desktop.ui.template_turns import TemplateTurnRunner
-
-        return TemplateTurnRunner(client)
-    return CompletionTurnRunner(client)

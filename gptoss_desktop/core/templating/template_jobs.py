@@ -11,9 +11,9 @@ import hashlib
 import json
 from typing import Any
 
-from gptoss_desktop.core.compare.sandbox import TemplateLimits
-from gptoss_desktop.core.compare.templates import compile_template, render_template
 from gptoss_desktop.core.errors import ChatTemplateError
+from gptoss_desktop.core.templating.sandbox import TemplateLimits
+from gptoss_desktop.core.templating.templates import compile_template, render_template
 
 _CACHE: dict[str, Any] = {}
 _CACHE_SIZE = 8

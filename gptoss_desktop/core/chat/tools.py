@@ -1,11 +1,15 @@
-"""Which tools a chat has, and the running tools of one chat.
+"""Tool assembly: which tools a chat has, and the running tools of one chat.
 
-Qt-free. :class:`ChatToolConfig` is the per-chat choice, kept in the chat's
+One place for every front end (the chat window's tool panel, ``gptoss-desktop chat --tools``,
+the API server, MCP tools). :class:`ChatToolConfig` is the per-chat choice, kept in the chat's
 :class:`~gptoss_desktop.core.store.records.ChatSettings` (``enabled_tools`` holds ``python``
 and ``browser``; ``function_tools`` the function definitions, each with an optional
 ``binding``). :class:`ToolPreferences` are app-wide (the documents folder, the approval mode,
 the call limit) and live in ``tools.json`` in the config folder. :class:`ChatTools` holds one
-chat's python sandbox, browser page stack, function tools and "always allow" memory.
+chat's python sandbox, browser page stack, function tools and "always allow" memory;
+:meth:`ChatTools.add_function` adds a function answered by a handler of the caller's (MCP
+tools, the API server's client-side tools). :func:`add_to_session` puts a
+:class:`~gptoss_desktop.core.tools.toolbox.ToolBox` into a Harmony session's options.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from gptoss_desktop.core.errors import SandboxUnavailable, ToolError
+from gptoss_desktop.core.harmony.model import DeveloperContent, ToolNamespace
 from gptoss_desktop.core.paths import AppPaths
 from gptoss_desktop.core.store.records import ChatSettings
 from gptoss_desktop.core.tools.approval import ApprovalMode, ApprovalPolicy, Asker
@@ -27,6 +32,7 @@ from gptoss_desktop.core.tools.functions import (
     BUILTINS,
     HUMAN,
     FunctionContext,
+    FunctionHandler,
     FunctionSpec,
     FunctionTools,
     HumanAnswer,
@@ -155,6 +161,18 @@ class ChatTools:
         self._indexed_at = -1e9  # when the document index was last brought up to date
         self.python_unavailable: str | None = None
         self.policy = ApprovalPolicy(ApprovalMode.ASK, ask=ask)
+        self._handled: dict[str, tuple[FunctionSpec, FunctionHandler]] = {}
+
+    @property
+    def has_handled_functions(self) -> bool:
+        return bool(self._handled)
+
+    def add_function(self, spec: FunctionSpec, handler: FunctionHandler) -> None:
+        """Offer ``spec`` in every turn of this chat, answered by ``handler(arguments)``."""
+        problems = spec.problems()
+        if problems:
+            raise ToolError(f"function {spec.name!r} is not valid: {'; '.join(problems)}")
+        self._handled[spec.name] = (spec, handler)
 
     # --- approval ----------------------------------------------------------------------------
     def update_policy(self, prefs: ToolPreferences) -> ApprovalPolicy:
@@ -223,12 +241,15 @@ class ChatTools:
 
     def functions(self, config: ChatToolConfig) -> FunctionTools:
         self.scratch.mkdir(parents=True, exist_ok=True, mode=0o700)
-        return FunctionTools(
+        tools = FunctionTools(
             config.functions,
             bindings={s.name: config.binding(s.name) for s in config.functions},
             human=self._human,
             context=FunctionContext(scratch=self.scratch),
         )
+        for spec, handler in self._handled.values():
+            tools.add_handled(spec, handler)
+        return tools
 
     def toolbox(
         self,
@@ -255,7 +276,7 @@ class ChatTools:
                 browser = self.browser(prefs.docs_folder)
             except ToolError as exc:
                 problems.append(f"The browser tool is off: {exc.message}")
-        functions = self.functions(config) if config.functions else None
+        functions = self.functions(config) if (config.functions or self._handled) else None
         box = ToolBox(python=python, browser=browser, functions=functions,
                       policy=self.update_policy(prefs), on_result=on_result)  # fmt: skip
         return box, problems
@@ -268,3 +289,23 @@ class ChatTools:
             python.close()
         if browser is not None:
             browser.index.close()
+
+
+def add_to_session(options: dict[str, Any], box: ToolBox) -> dict[str, Any]:
+    """ChatSession keyword arguments with ``box``'s tools: built-ins in the system message,
+    functions in the developer message (after any declared there already), and handlers."""
+    options = dict(options)
+    builtins = box.system_namespaces()
+    if builtins:
+        options["system"] = options["system"].with_tools(*builtins.values())
+    functions = box.developer_namespace()
+    if functions is not None:
+        developer = options.get("developer") or DeveloperContent()
+        declared = (developer.tools or {}).get(functions.name)
+        if declared is not None:
+            functions = ToolNamespace(functions.name, None, (*declared.tools, *functions.tools))
+        options["developer"] = replace(
+            developer, tools={**(developer.tools or {}), functions.name: functions}
+        )
+    options["tools"] = {**box.harmony_handlers(), **options.get("tools", {})}
+    return options

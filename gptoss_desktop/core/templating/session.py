@@ -15,15 +15,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from gptoss_desktop.core.compare.prompting import PreparedPrompt, PromptBuilder, PromptFormat
-from gptoss_desktop.core.compare.reasoning import ReasoningSplitter, TextPiece
-from gptoss_desktop.core.compare.sandbox import TemplateLimits
-from gptoss_desktop.core.compare.templates import ChatMessage
 from gptoss_desktop.core.engine.options import GenerateRequest, ModelInfo, SamplingOptions
 from gptoss_desktop.core.harmony.cancel import CancelToken
 from gptoss_desktop.core.harmony.model import Author, Message, Role
 from gptoss_desktop.core.harmony.parse import ContentDelta, MessageEnd, MessageStart
 from gptoss_desktop.core.harmony.session import GenerationFinished, HarmonyEngine, TurnText
+from gptoss_desktop.core.templating.prompting import PreparedPrompt, PromptBuilder, PromptFormat
+from gptoss_desktop.core.templating.reasoning import ReasoningSplitter, TextPiece
+from gptoss_desktop.core.templating.sandbox import TemplateLimits
+from gptoss_desktop.core.templating.templates import ChatMessage
 
 SessionEvent = MessageStart | ContentDelta | MessageEnd | GenerationFinished
 
@@ -42,6 +42,35 @@ class TemplateTurnResult(TurnText):
     generations: list[GenerationFinished] = field(default_factory=list)
     #: "final", "max_tokens", "context_full" or "cancelled"
     stop_reason: str = "final"
+
+
+class MarkerFilter:
+    """Drops the model's marker-token literals (``<|end_story|>``) from streamed text, also
+    when the model spells one out over several ordinary tokens and batches: a tail that may
+    still become a marker is held back until the next piece (or :meth:`finish`)."""
+
+    def __init__(self, markers: Sequence[str]) -> None:
+        self.markers = tuple(m for m in markers if m)
+        self._held = ""
+
+    def feed(self, text: str) -> str:
+        if not self.markers:
+            return text
+        buf = self._held + text
+        for marker in self.markers:
+            buf = buf.replace(marker, "")
+        hold = 0
+        for marker in self.markers:
+            for n in range(min(len(marker) - 1, len(buf)), hold, -1):
+                if buf.endswith(marker[:n]):
+                    hold = n
+                    break
+        self._held = buf[len(buf) - hold :] if hold else ""
+        return buf[: len(buf) - hold] if hold else buf
+
+    def finish(self) -> str:
+        held, self._held = self._held, ""
+        return held
 
 
 class TemplateChatSession:
@@ -104,11 +133,13 @@ class TemplateChatSession:
         generation = self.engine.generate(request)
         unsubscribe = cancel.on_cancel(generation.cancel)
         stream = _ChannelStream(emit, ReasoningSplitter(start_in_reasoning=prompt.opens_reasoning))
+        markers = MarkerFilter(getattr(self.builder, "marker_literals", ()))
         try:
             for batch in generation:
-                stream.feed(batch.text)
+                stream.feed(markers.feed(batch.text))
         finally:
             unsubscribe()
+        stream.feed(markers.finish())
         stream.close()
         metrics = generation.result
         assert metrics is not None, "a finished generation has metrics"

@@ -1,28 +1,32 @@
 """The turn runner for chat models that are not Harmony models (Llama, Qwen, Mistral...).
 
-Each turn builds a :class:`TemplateChatSession` (compare mode's session: the model's own chat
-template from its GGUF, rendered in a sandbox, or ChatML) from the stored thread and sends
-the last user message. Reasoning written as ``<think>...</think>`` arrives on the
-``analysis`` channel, the answer on ``final``, with the same events as a Harmony turn.
-Qt-free.
+Each turn builds a :class:`TemplateChatSession` (the model's own chat template from its GGUF,
+rendered in a sandbox, or ChatML) from the stored thread with the session rules of
+:mod:`.session`, and sends the last user message. Reasoning written as ``<think>...</think>``
+arrives on the ``analysis`` channel, the answer on ``final``, with the same events as a
+Harmony turn.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from gptoss_desktop.core.compare.prompting import PromptBuilder
-from gptoss_desktop.core.compare.session import TemplateChatSession
-from gptoss_desktop.core.compare.templates import ChatMessage
+from gptoss_desktop.core.chat.events import EmitEvent, TurnResult
+from gptoss_desktop.core.chat.session import SessionSettings, template_system
+from gptoss_desktop.core.chat.stream import run_turn
+from gptoss_desktop.core.chat.turns import check_fits, sampling_for
 from gptoss_desktop.core.errors import HarmonyError
-from gptoss_desktop.core.harmony import CancelToken, GenerationFinished
+from gptoss_desktop.core.harmony import CancelToken
 from gptoss_desktop.core.store.records import ChatSettings, Message
-from gptoss_desktop.ui.harmony_turns import context_used, forward_event, turn_metrics
-from gptoss_desktop.ui.turns import EmitEvent, TurnResult, check_fits, sampling_for
+from gptoss_desktop.core.templating.prompting import PromptBuilder
+from gptoss_desktop.core.templating.session import TemplateChatSession, TemplateEngine
+from gptoss_desktop.core.templating.templates import ChatMessage
 
 if TYPE_CHECKING:
     from gptoss_desktop.core.engine import EngineClient
+
+__all__ = ["TemplateTurnRunner", "chat_messages", "open_template_session"]
 
 
 def chat_messages(history: Sequence[Message]) -> list[ChatMessage]:
@@ -36,6 +40,19 @@ def chat_messages(history: Sequence[Message]) -> list[ChatMessage]:
         elif m.role == "assistant" and m.channel in (None, "final"):
             out.append(ChatMessage("assistant", m.content))
     return out
+
+
+def open_template_session(
+    engine: TemplateEngine,
+    settings: SessionSettings,
+    history: Sequence[Message] = (),
+    **extra: Any,
+) -> TemplateChatSession:
+    """A template session holding ``history``: the one session rule for other models."""
+    options: dict[str, Any] = {"sampling": settings.sampling(), **extra}
+    return TemplateChatSession(
+        engine, system_prompt=template_system(settings), history=chat_messages(history), **options
+    )
 
 
 class TemplateTurnRunner:
@@ -52,17 +69,12 @@ class TemplateTurnRunner:
     def format(self) -> str:
         return str(self._builder.format)
 
-    @staticmethod
-    def _system(settings: ChatSettings) -> str:
-        parts = [settings.system_prompt.strip(), settings.instructions.strip()]
-        return "\n\n".join(p for p in parts if p)
-
     def _split(
         self, history: Sequence[Message], settings: ChatSettings
     ) -> tuple[list[ChatMessage], str]:
         if not history or history[-1].role != "user":
             raise HarmonyError("A turn must answer a user message: write one first.")
-        system = self._system(settings)
+        system = template_system(SessionSettings.from_chat(settings))
         earlier = ([ChatMessage("system", system)] if system else []) + chat_messages(history[:-1])
         return earlier, history[-1].content
 
@@ -83,16 +95,7 @@ class TemplateTurnRunner:
             max_tokens=check_fits(len(prompt.tokens), settings, self.n_ctx),
             builder=self._builder,
         )
-        finished: list[GenerationFinished] = []
-
-        def on_event(event: object) -> None:
-            if isinstance(event, GenerationFinished):
-                finished.append(event)
-            else:
-                forward_event(event, emit)
-
-        result = session.send(text, on_event=on_event, cancel=cancel)
-        return TurnResult(result.stop_reason, turn_metrics(finished), context_used(finished))
+        return run_turn(session, text, emit, cancel)
 
     def cancel(self) -> None:
         self._cancel.cancel()

@@ -22,15 +22,15 @@ from typing import Any
 from jinja2 import TemplateError as JinjaTemplateError
 from jinja2.exceptions import SecurityError, TemplateNotFound, TemplateSyntaxError
 
-from gptoss_desktop.core.compare.sandbox import (
+from gptoss_desktop.core.errors import ChatTemplateError
+from gptoss_desktop.core.limited import JobFailed, LimitedProcess, LimitExceeded
+from gptoss_desktop.core.templating.sandbox import (
     GuardedEnvironment,
     TemplateLimitExceeded,
     TemplateLimits,
     TemplateRaised,
     guarded,
 )
-from gptoss_desktop.core.errors import ChatTemplateError
-from gptoss_desktop.core.limited import JobFailed, LimitedProcess, LimitExceeded
 
 #: How long past the template's own time limit the helper may run (start-up, compile, pipes)
 #: before it is killed.
@@ -111,7 +111,13 @@ class ChatTemplate:
         self._process: LimitedProcess | None = None
         self._template: Any = None
         if isolated:
-            self._process = LimitedProcess("chat-template", memory_bytes=self.limits.memory_bytes)
+            self._process = LimitedProcess(
+                "chat-template",
+                memory_bytes=self.limits.memory_bytes,
+                # A rendered prompt is at most max_output_chars characters (4 bytes each in
+                # UTF-8) plus its header: the app never reads a larger answer.
+                max_reply_bytes=4 * self.limits.max_output_chars + 64 * 1024,
+            )
             self._remote("template.compile", {})
         else:
             self._template = compile_template(source, self.limits)
