@@ -80,3 +80,22 @@ def test_generate_streams_plain_text() -> None:
 def test_module_and_version() -> None:
     proc = _run("--version")
     assert proc.returncode == 0 and proc.stdout.startswith("gptoss-desktop ")
+
+
+def test_generate_cpu_moe_reports_the_overridden_tensors_and_keeps_greedy_output() -> None:
+    from tests.helpers import project_model
+
+    model = project_model("tiny-gptoss-random.gguf")  # 4 layers, MXFP4 experts
+    outs = []
+    for n in ("0", "2"):
+        proc = _run(
+            "generate", "--model", str(model), "--prompt", "Hello", "--max-tokens", "16",
+            "--temperature", "0", "--cpu-moe", n, "--json",
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        outs.append(json.loads(proc.stdout))
+    assert outs[0]["tensors_overridden"] == 0 and outs[0]["n_cpu_moe"] == 0
+    assert outs[1]["tensors_overridden"] == 6  # gate, up and down experts of layers 0 and 1
+    assert outs[1]["completion"] == outs[0]["completion"] and outs[0]["completion_tokens"] == 16
+    bad = _run("generate", "--model", str(model), "--prompt", "x", "--cpu-moe", "-1")
+    assert bad.returncode == 2 and "--cpu-moe must be 0 or more" in bad.stderr

@@ -6,6 +6,7 @@ import argparse
 import platform
 import sys
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 from gptoss_desktop import __version__
@@ -19,6 +20,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def collect() -> dict[str, Any]:
+    from gptoss_desktop.core.engine.cpu import physical_cores
     from gptoss_desktop.core.engine.probe import probe_backend
     from gptoss_desktop.core.paths import AppPaths
 
@@ -44,7 +46,32 @@ def collect() -> dict[str, Any]:
         "config_dir": str(paths.config_dir),
         "logs_dir": str(paths.logs_dir),
         "cache_dir": str(paths.cache_dir),
+        "physical_cores": physical_cores(),
+        "plans": _plans(paths, backend),
     }
+
+
+def _plans(paths: Any, backend: Any) -> list[dict[str, Any]]:
+    """The load plan of each installed model at its suggested context (memory, GPU, experts)."""
+    from gptoss_desktop.core.errors import GptossError
+    from gptoss_desktop.core.library import InstalledModels, ModelShape, detect_memory, estimate_fit
+    from gptoss_desktop.core.library.fit import load_plan
+    from gptoss_desktop.core.library.gguf_info import read_model_info
+
+    plans = []
+    memory = detect_memory(backend)
+    try:
+        models = InstalledModels(paths.models_dir).list()
+    except (GptossError, OSError):
+        return []
+    for m in models:
+        try:
+            info = read_model_info([Path(f) for f in m.files])
+        except (GptossError, OSError):
+            continue
+        fit = estimate_fit(ModelShape.from_gguf(info), memory)
+        plans.append({"model": m.name, **load_plan(fit, backend.backend)})
+    return plans
 
 
 def run(args: argparse.Namespace) -> int:
@@ -52,8 +79,14 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(info)
         return 0
+    from gptoss_desktop.core.library.fit import plan_text
+
     width = max(len(k) for k in info)
     for key, value in info.items():
+        if key == "plans":
+            for plan in value:
+                print(f"{'plan'.ljust(width)}  {plan['model']}: {plan_text(plan)}")
+            continue
         if key == "devices":
             value = (
                 ", ".join(

@@ -19,6 +19,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--ctx", type=int, default=2048, help="context length (tokens)")
     p.add_argument("--gpu-layers", type=int, default=0, help="layers to offload (-1: all)")
+    p.add_argument(
+        "--cpu-moe",
+        type=int,
+        default=0,
+        metavar="N",
+        help="keep the MoE expert tensors of the first N layers in system RAM (small GPUs)",
+    )
+    p.add_argument(
+        "--kv-cache",
+        choices=("f16", "q8_0"),
+        default="f16",
+        help="KV cache type (q8_0: half the memory for long contexts)",
+    )
     p.add_argument("--json", action="store_true", help="one JSON object at the end instead")
     p.set_defaults(func=run)
 
@@ -34,8 +47,18 @@ def run(args: argparse.Namespace) -> int:
     if args.max_tokens < 1:
         print("error: --max-tokens must be at least 1", file=sys.stderr)
         return 2
+    if args.cpu_moe < 0:
+        print(
+            "error: --cpu-moe must be 0 or more (layers whose experts stay in RAM)", file=sys.stderr
+        )
+        return 2
     options = LoadOptions(
-        n_ctx=args.ctx, n_threads=args.threads, n_gpu_layers=args.gpu_layers, seed=args.seed
+        n_ctx=args.ctx,
+        n_threads=args.threads,
+        n_gpu_layers=args.gpu_layers,
+        seed=args.seed,
+        n_cpu_moe=args.cpu_moe,
+        kv_cache_type=args.kv_cache,
     )
     request = GenerateRequest(
         prompt_text=args.prompt,
@@ -43,6 +66,8 @@ def run(args: argparse.Namespace) -> int:
         sampling=SamplingOptions(temperature=args.temperature, top_p=args.top_p, seed=args.seed),
     )
     with EngineClient.start(args.model, options) as engine:
+        info = engine.info
+        assert info is not None
         generation = engine.generate(request)
         if not args.json:
             sys.stdout.write(args.prompt)
@@ -70,6 +95,13 @@ def run(args: argparse.Namespace) -> int:
                     "stop_reason": metrics.stop_reason,
                     "load_s": metrics.load_s,
                     "peak_rss_bytes": metrics.peak_rss_bytes,
+                    "rss_anon_bytes": metrics.rss_anon_bytes,
+                    "rss_file_bytes": metrics.rss_file_bytes,
+                    "n_cpu_moe": args.cpu_moe,
+                    "tensors_overridden": info.tensors_overridden,
+                    "use_mmap": info.use_mmap,
+                    "flash_attn": info.flash_attn,
+                    "backend": info.backend,
                 }
             )
         else:

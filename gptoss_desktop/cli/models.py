@@ -307,8 +307,10 @@ def cmd_remove(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
+    from gptoss_desktop.core.engine.probe import probe_backend
     from gptoss_desktop.core.errors import LibraryError
     from gptoss_desktop.core.library import ModelShape, detect_memory, estimate_fit, read_model_info
+    from gptoss_desktop.core.library.fit import load_plan, plan_text
 
     target = Path(args.path).expanduser()
     files: list[Path] = [target]
@@ -316,9 +318,11 @@ def cmd_info(args: argparse.Namespace) -> int:
         with contextlib.suppress(LibraryError):  # else read_model_info reports the missing path
             files = [Path(f) for f in _library().get(args.path).files]
     info = read_model_info(files)
-    fit = estimate_fit(ModelShape.from_gguf(info), detect_memory(), args.ctx)
+    backend = probe_backend()
+    fit = estimate_fit(ModelShape.from_gguf(info), detect_memory(backend), args.ctx)
+    plan = load_plan(fit, backend.backend)
     if args.json:
-        print_json({**info.to_dict(), "fit": fit.to_dict()})
+        print_json({**info.to_dict(), "fit": fit.to_dict(), "plan": plan})
         return 0
     params = f"{info.n_params / 1e9:.2f} B" if info.n_params >= 1e8 else f"{info.n_params:,}"
     rows = [
@@ -334,6 +338,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         ("chat template", "yes" if info.chat_template else "no"),
         ("Harmony tokens", "yes" if info.harmony_tokens else "no"),
         ("fit", fit.message),
+        ("plan", f"{backend.backend}: {plan_text(plan)}"),
     ]
     for k, v in rows:
         print(f"{k:>15}: {v}")

@@ -66,6 +66,10 @@ class EngineClosed(EngineError):
     """The engine was closed or unloaded; start a new one."""
 
 
+class LoadCancelled(EngineError):
+    """The user cancelled a model load; the worker is still there and can load again."""
+
+
 class ContextOverflow(EngineError):
     """The prompt does not fit in the context window the model was loaded with."""
 

@@ -35,6 +35,8 @@ class AppSettings:
     n_threads: int | None = None
     #: Layers offloaded to the GPU (-1 every layer, 0 none).
     n_gpu_layers: int = -1
+    #: Layers whose MoE experts stay in RAM (llama.cpp --n-cpu-moe); the settings slider.
+    n_cpu_moe: int = 0
     #: Chat ids open when the app closed (first: the shown one).
     last_chat_id: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -56,7 +58,7 @@ class AppSettings:
             known.pop("theme", None)
         if "model_paths" in known:
             known["model_paths"] = tuple(str(p) for p in known["model_paths"] or ())
-        for key, kind in (("first_run_done", bool), ("n_gpu_layers", int)):
+        for key, kind in (("first_run_done", bool), ("n_gpu_layers", int), ("n_cpu_moe", int)):
             if key in known and not isinstance(known[key], kind):
                 known.pop(key)
         return cls(**known)

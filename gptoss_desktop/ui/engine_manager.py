@@ -2,7 +2,9 @@
 
 ``EngineManager.load(path, n_ctx)`` starts the worker and loads the model on a pool thread
 and reports ``sig_state(path, state, detail)`` (``loading``, ``loaded``, ``failed``,
-``unloaded``). The chat uses :attr:`current`. Loading a model unloads the previous chat
+``unloaded``) and ``sig_progress(path, fraction)`` from llama.cpp's load progress (a 13 GB
+model takes a while); ``cancel_load()`` aborts a load in progress. The options carry
+``n_cpu_moe`` (experts of the first N layers kept in RAM). The chat uses :attr:`current`. Loading a model unloads the previous chat
 model (a laptop rarely holds two 12 GB models). ``close`` stops every worker.
 """
 
@@ -35,6 +37,8 @@ class LoadedModel:
     info: ModelInfo
     backend: str
     is_demo: bool = False
+    shape: object | None = None  # core.library.fit.ModelShape of the file, for the memory plan
+    has_gpu: bool = False
 
 
 def model_label(path: str | os.PathLike[str], demo_path: Path | None = None) -> str:
@@ -49,6 +53,8 @@ class EngineManager(QObject):
     sig_state = Signal(str, str, str)
     #: The error of a failed load (for the banner).
     sig_load_failed = Signal(str, object)
+    #: (path, fraction 0..1) while a model loads.
+    sig_progress = Signal(str, float)
 
     def __init__(
         self,
@@ -56,6 +62,7 @@ class EngineManager(QObject):
         *,
         n_threads: int | None = None,
         n_gpu_layers: int = -1,
+        n_cpu_moe: int = 0,
         demo_path: Path | None = None,
         worker_env: dict[str, str] | None = None,
         parent: QObject | None = None,
@@ -64,6 +71,9 @@ class EngineManager(QObject):
         self._tasks = tasks
         self.n_threads = n_threads
         self.n_gpu_layers = n_gpu_layers
+        self.n_cpu_moe = n_cpu_moe
+        self._loading_client: EngineClient | None = None
+        self._cancel_requested = False
         self.demo_path = demo_path
         self.worker_env = worker_env
         self.current: LoadedModel | None = None
@@ -100,13 +110,33 @@ class EngineManager(QObject):
         from gptoss_desktop.core.chat.runners import runner_for
         from gptoss_desktop.core.engine import EngineClient, LoadOptions
 
-        options = LoadOptions(n_ctx=n_ctx, n_threads=self.n_threads, n_gpu_layers=self.n_gpu_layers)
+        options = LoadOptions(
+            n_ctx=n_ctx,
+            n_threads=self.n_threads,
+            n_gpu_layers=self.n_gpu_layers,
+            n_cpu_moe=self.n_cpu_moe,
+        )
+        self._cancel_requested = False
+
+        def started(client: EngineClient) -> None:
+            self._loading_client = client
+            if self._cancel_requested:
+                client.cancel_load()
 
         def work() -> LoadedModel:
             if previous is not None:
                 with self.gate.turn("window", bounded=False):  # after an API request ends
                     previous.client.close()
-            client = EngineClient.start(path, options, env=self.worker_env)
+            try:
+                client = EngineClient.start(
+                    path,
+                    options,
+                    env=self.worker_env,
+                    on_progress=lambda f: self.sig_progress.emit(path, f),
+                    on_started=started,
+                )
+            finally:
+                self._loading_client = None
             try:
                 info = client.info
                 assert info is not None
@@ -120,13 +150,32 @@ class EngineManager(QObject):
                     info = client.info
                     assert info is not None
                 runner = runner_for(client, tooling=self.tooling)
-                backend = client.backend().backend
+                backend_info = client.backend()
+                backend = backend_info.backend
             except BaseException:
                 client.close()
                 raise
             demo = self.demo_path is not None and Path(path).resolve() == self.demo_path.resolve()
+            shape = None
+            try:
+                from gptoss_desktop.core.errors import GptossError
+                from gptoss_desktop.core.library.fit import ModelShape
+                from gptoss_desktop.core.library.gguf_info import read_gguf_info
+
+                shape = ModelShape.from_gguf(read_gguf_info(path))
+            except (GptossError, OSError, ValueError):  # the plan is optional; the model loaded
+                shape = None
+            has_gpu = any(d.get("type") in ("GPU", "IGPU") for d in backend_info.devices)
             return LoadedModel(
-                path, model_label(path, self.demo_path), client, runner, info, backend, demo
+                path,
+                model_label(path, self.demo_path),
+                client,
+                runner,
+                info,
+                backend,
+                demo,
+                shape,
+                has_gpu,
             )
 
         self._tasks.submit(work, self._on_loaded, lambda exc: self._on_failed(path, exc, back))
@@ -147,12 +196,26 @@ class EngineManager(QObject):
     def _on_failed(
         self, path: str, exc: BaseException, back: tuple[str, int] | None = None
     ) -> None:
+        from gptoss_desktop.core.errors import LoadCancelled
+
         self.loading = None
-        self.sig_state.emit(path, "failed", str(exc))
-        self.sig_load_failed.emit(path, exc)
+        if isinstance(exc, LoadCancelled):
+            self.sig_state.emit(path, "unloaded", "Load cancelled")
+        else:
+            self.sig_state.emit(path, "failed", str(exc))
+            self.sig_load_failed.emit(path, exc)
         # The model that was working is loaded again (it was closed to make room).
         if back is not None and back[0] != path and not self._closed:
             self.load(*back)
+
+    def cancel_load(self) -> None:
+        """Abort the load in progress (the worker stops reading the file and exits)."""
+        if self.loading is None:
+            return
+        self._cancel_requested = True
+        client = self._loading_client
+        if client is not None:
+            client.cancel_load()
 
     def unload(self) -> None:
         model, self.current = self.current, None

@@ -73,6 +73,7 @@ class MainWindow(QMainWindow):
             self.tasks,
             n_threads=app_settings.n_threads,
             n_gpu_layers=app_settings.n_gpu_layers,
+            n_cpu_moe=app_settings.n_cpu_moe,
             demo_path=resources.demo_model,
             worker_env=worker_env,
             parent=self,
@@ -222,6 +223,9 @@ class MainWindow(QMainWindow):
         self.model_picker.sig_import.connect(lib.ask_import_model)
         self.model_picker.sig_manage.connect(lib.open_models_window)
         self.engines.sig_state.connect(self._on_model_state)
+        self.engines.sig_progress.connect(self.model_picker.set_progress)
+        self.model_picker.sig_cancel_load.connect(self.engines.cancel_load)
+        self.settings_panel.sig_cpu_moe.connect(self._on_cpu_moe)
         self.engines.sig_load_failed.connect(lambda _p, exc: self.banner.show_error(exc))
         self.first_run.sig_demo.connect(lib.start_with_demo)
         self.first_run.sig_import.connect(lib.ask_import_model)
@@ -377,6 +381,16 @@ class MainWindow(QMainWindow):
             self.settings_panel.set_model_limit(info.n_ctx, info.n_ctx_train or None)
             self.library.save_settings(last_model=path)
             self.chat._emit_context(self.context_meter.used)
+            model = self.engines.current
+            if model.shape is not None:
+                self.settings_panel.set_memory_plan(
+                    model.shape, model.info.n_ctx, self.engines.n_cpu_moe, model.has_gpu
+                )
+
+    def _on_cpu_moe(self, n: int) -> None:
+        """The experts slider: used by the next load, remembered in the app settings."""
+        self.engines.n_cpu_moe = n
+        self.library.save_settings(n_cpu_moe=n)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Say that it is closing, stop a generation cleanly, stop the workers, then close."""

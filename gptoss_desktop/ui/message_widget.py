@@ -46,6 +46,9 @@ def metrics_text(metrics: dict[str, object]) -> str:
     n = metrics.get("completion_tokens")
     if isinstance(n, int):
         parts.append(f"{n} tokens")
+    memory = metrics.get("peak_rss_bytes")  # the worker's anonymous memory: what RAM must hold
+    if isinstance(memory, int) and memory > 0:
+        parts.append(f"{memory / 1e9:.1f} GB in RAM")
     reason = metrics.get("stop_reason")
     if reason == "max_tokens":
         parts.append("stopped at the max tokens setting")

@@ -45,6 +45,7 @@ def find_models(
 
 class ModelPicker(QWidget):
     sig_load = Signal(str)  # path
+    sig_cancel_load = Signal()
     sig_import = Signal()
     sig_manage = Signal()
     sig_demo_shown = Signal(bool)
@@ -131,10 +132,18 @@ class ModelPicker(QWidget):
         if self.current_path() == path:
             self.state_label.setText(detail if state == "loaded" and detail else STATE_TEXT[state])
 
+    def set_progress(self, path: str, fraction: float) -> None:
+        """Load progress (llama.cpp reads and repacks the weights: a 13 GB model takes a while)."""
+        if self._states.get(path) == "loading" and self.current_path() == path:
+            self.state_label.setText(f"Loading… {fraction * 100:.0f}%")
+
     def _refresh_button(self, *_: object) -> None:
         path = self.current_path()
         state = self._states.get(path or "", "unloaded")
-        self.load_button.setEnabled(path is not None and state not in ("loading", "loaded"))
+        # While loading, the button cancels the load.
+        self.load_button.setText("Cancel" if state == "loading" else "Load")
+        self.load_button.setAccessibleName("Cancel loading" if state == "loading" else "Load model")
+        self.load_button.setEnabled(path is not None and state != "loaded")
         self.load_button.setVisible(state != "loaded")  # the state label says "Loaded ·…"
         if state not in ("loaded",):
             self.state_label.setText(STATE_TEXT.get(state, ""))
@@ -143,5 +152,7 @@ class ModelPicker(QWidget):
 
     def _load(self) -> None:
         path = self.current_path()
-        if path:
+        if path and self._states.get(path) == "loading":
+            self.sig_cancel_load.emit()
+        elif path:
             self.sig_load.emit(path)

@@ -7,8 +7,9 @@ emits ``sig_changed(ChatSettings)``; the controller saves it to the chat.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -16,6 +17,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QPlainTextEdit,
     QPushButton,
+    QSlider,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -29,6 +31,7 @@ CONTEXT_CHOICES = (2048, 4096, 8192, 16384, 32768, 65536, 131072)
 class SettingsPanel(QWidget):
     sig_changed = Signal(object)  # ChatSettings
     sig_reload_context = Signal(int)  # load the model again with this context length
+    sig_cpu_moe = Signal(int)  # layers whose MoE experts stay in RAM (applies at the next load)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -86,6 +89,24 @@ class SettingsPanel(QWidget):
         self.seed.setSpecialValueText("random")
         self.seed.setAccessibleName("Seed")
         form.addRow("Seed", self.seed)
+        # MoE expert offload: the experts of the first N layers stay in system RAM so the rest
+        # fits a small GPU (llama.cpp's --n-cpu-moe). The label shows the estimate per position.
+        self.cpu_moe = QSlider(Qt.Orientation.Horizontal)
+        self.cpu_moe.setRange(0, 0)
+        self.cpu_moe.setAccessibleName("Layers with experts in RAM")
+        self.cpu_moe.setToolTip(
+            "Keep the expert weights of the first N layers in system RAM so the rest fits "
+            "in GPU memory (applies at the next load)"
+        )
+        self.cpu_moe.setEnabled(False)
+        form.addRow("Experts in RAM", self.cpu_moe)
+        self.cpu_moe_label = QLabel("Load a mixture-of-experts model to plan its memory")
+        self.cpu_moe_label.setObjectName("Muted")
+        self.cpu_moe_label.setWordWrap(True)
+        self.cpu_moe_label.setAccessibleName("Memory estimate")
+        form.addRow("", self.cpu_moe_label)
+        self.cpu_moe.valueChanged.connect(self._cpu_moe_moved)
+        self._plan: tuple[Any, int, bool] | None = None  # (shape, n_ctx, has a GPU)
         outer.addStretch(1)
         self._settings = ChatSettings()
         self._loading = False
@@ -164,6 +185,35 @@ class SettingsPanel(QWidget):
         if new != self._settings:
             self._settings = new
             self.sig_changed.emit(new)
+
+    def set_memory_plan(self, shape: Any, n_ctx: int, n_cpu_moe: int, has_gpu: bool) -> None:
+        """The loaded model's shape (core.library.fit.ModelShape): enables the experts slider."""
+        self._plan = (shape, n_ctx, has_gpu)
+        moe = bool(getattr(shape, "expert_bytes", 0)) and bool(shape.n_layer)
+        self.cpu_moe.blockSignals(True)
+        self.cpu_moe.setRange(0, shape.n_layer if moe else 0)
+        self.cpu_moe.setValue(min(n_cpu_moe, shape.n_layer or 0) if moe else 0)
+        self.cpu_moe.blockSignals(False)
+        self.cpu_moe.setEnabled(moe)
+        self._update_cpu_moe_label()
+
+    def _cpu_moe_moved(self, value: int) -> None:
+        self._update_cpu_moe_label()
+        self.sig_cpu_moe.emit(int(value))
+
+    def _update_cpu_moe_label(self) -> None:
+        from gptoss_desktop.core.library.fit import GiB, cpu_moe_split
+
+        if self._plan is None or not self.cpu_moe.isEnabled():
+            self.cpu_moe_label.setText("Not a mixture-of-experts model: nothing to keep in RAM")
+            return
+        shape, n_ctx, has_gpu = self._plan
+        n = self.cpu_moe.value()
+        gpu, ram = cpu_moe_split(shape, n_ctx, n)
+        text = f"{n} of {shape.n_layer} layers in RAM: GPU {gpu / GiB:.1f} GiB, RAM {ram / GiB:.1f} GiB"
+        if not has_gpu:
+            text += " (CPU only here: every weight is in RAM anyway)"
+        self.cpu_moe_label.setText(text + f" at {n_ctx:,} tokens")
 
     def flush(self) -> None:
         """Emit a pending change now (before sending, before switching chats)."""

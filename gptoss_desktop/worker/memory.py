@@ -1,8 +1,46 @@
-"""Peak resident memory of this process, per OS."""
+"""Resident memory of this process, per OS.
+
+What the machine must hold for a model is the process's anonymous memory (heap, repacked
+weights, KV cache, compute buffers): file pages of a memory-mapped model are clean and the
+kernel can drop and re-read them. ``resident_bytes`` splits the two where the OS says so
+(Linux: RssAnon / RssFile; Windows: private bytes / the rest of the working set), and
+``peak_anon_bytes`` is the largest anonymous figure seen at the points the worker samples it
+(after load, after each prompt batch, at the end of a generation).
+"""
 
 from __future__ import annotations
 
 import sys
+
+_peak_anon = 0
+
+
+def resident_bytes() -> tuple[int, int]:
+    """(anonymous, file-backed) resident bytes now; also updates the sampled peak."""
+    global _peak_anon
+    anon = file = 0
+    if sys.platform.startswith("linux"):
+        try:
+            with open("/proc/self/status", "rb") as fh:
+                for line in fh:
+                    if line.startswith(b"RssAnon:"):
+                        anon = int(line.split()[1]) * 1024
+                    elif line.startswith(b"RssFile:") or line.startswith(b"RssShmem:"):
+                        file += int(line.split()[1]) * 1024
+        except (OSError, ValueError, IndexError):
+            anon = peak_rss_bytes()
+    elif sys.platform == "win32":
+        private, working = _windows_now()
+        anon, file = private, max(0, working - private)
+    else:  # macOS: no cheap split without task_info; the peak is an upper bound
+        anon = peak_rss_bytes()
+    _peak_anon = max(_peak_anon, anon)
+    return anon, file
+
+
+def peak_anon_bytes() -> int:
+    resident_bytes()
+    return _peak_anon
 
 
 def peak_rss_bytes() -> int:
@@ -25,6 +63,15 @@ def peak_rss_bytes() -> int:
 
 
 def _peak_windows() -> int:
+    return _windows_counters().PeakWorkingSetSize  # type: ignore[no-any-return]
+
+
+def _windows_now() -> tuple[int, int]:
+    c = _windows_counters()
+    return int(c.PrivateUsage), int(c.WorkingSetSize)
+
+
+def _windows_counters():  # type: ignore[no-untyped-def]
     import ctypes
     from ctypes import wintypes
 
@@ -40,6 +87,7 @@ def _peak_windows() -> int:
             ("QuotaNonPagedPoolUsage", ctypes.c_size_t),
             ("PagefileUsage", ctypes.c_size_t),
             ("PeakPagefileUsage", ctypes.c_size_t),
+            ("PrivateUsage", ctypes.c_size_t),
         ]
 
     counters = Counters()
@@ -48,4 +96,4 @@ def _peak_windows() -> int:
     ctypes.windll.psapi.GetProcessMemoryInfo(  # type: ignore[attr-defined]
         handle, ctypes.byref(counters), counters.cb
     )
-    return int(counters.PeakWorkingSetSize)
+    return counters

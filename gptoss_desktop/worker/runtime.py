@@ -1,10 +1,14 @@
 """The loaded model inside a worker: tokenization, exact decoding and the generation loop.
 
-Only this package imports llama_cpp. The loop is written against llama-cpp-python's
-``Llama.eval`` and llama.cpp's own sampler chain: prompt evaluation goes in slices so a
-cancel is seen quickly, the KV cache keeps the longest common prefix with the previous call,
-and every token is decoded through ``llama_token_to_piece`` with a buffer that grows (the
-binding's own detokenize drops tokens longer than 32 bytes).
+Only this package imports llama_cpp. The model and its context are built by llama-cpp-python's
+``Llama`` with a few llama.cpp parameters the binding does not expose set on the way in
+(:func:`_params_hooks`): flash attention *auto*, the MoE expert override (``n_cpu_moe``), the
+load progress callback (which can also abort a load). Prompts are evaluated ``n_batch``
+tokens per ``llama_decode``; llama.cpp's abort callback, on while a prompt is evaluated, stops
+a running decode within one graph node when the cancel flag is set. The KV cache keeps the
+longest common prefix with the previous call, and every token is decoded through
+``llama_token_to_piece`` with a buffer that grows (the binding's own detokenize drops tokens
+longer than 32 bytes).
 
 Text is tokenized by llama.cpp, except for models whose vocabulary is gpt-oss's o200k_harmony:
 there llama.cpp's gpt-4o pre-tokenizer splits scripts with combining marks differently from
@@ -14,8 +18,10 @@ OpenAI's, so the worker builds tiktoken's exact BPE from the model's own token b
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -25,12 +31,20 @@ from typing import Any
 import llama_cpp
 from llama_cpp import _internals as internals
 
+from gptoss_desktop.core.engine.cpu import physical_cores
 from gptoss_desktop.core.engine.decoding import Utf8Stream, hold_back_for_stops
 from gptoss_desktop.core.errors import HarmonyError
 from gptoss_desktop.core.harmony import o200k
-from gptoss_desktop.worker.memory import peak_rss_bytes
+from gptoss_desktop.worker.memory import peak_anon_bytes, resident_bytes
 
-PROMPT_SLICE = 64  # tokens evaluated between two looks at the cancel flag
+FLASH_ATTN = {None: -1, True: 1, False: 0}  # llama_flash_attn_type: AUTO, ENABLED, DISABLED
+GGML_TYPE = {"f16": 1, "q8_0": 8}  # enum ggml_type
+EXPERT_PATTERN = r"blk\.{layer}\.ffn_(up|down|gate)_exps\.weight"  # llama.cpp's --n-cpu-moe
+_BUFFER_RE = re.compile(r"(\S+)\s+(model|KV|compute|output) buffer size\s*=\s*([\d.]+) MiB")
+
+
+class LoadCancelled(Exception):
+    """The load was cancelled through the progress callback."""
 
 
 class _InertChatFormatter:
@@ -70,26 +84,183 @@ class Emitted:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+class _BuftOverride(ctypes.Structure):
+    """struct llama_model_tensor_buft_override { const char * pattern; ggml_backend_buffer_type_t buft; }"""
+
+    _fields_ = [("pattern", ctypes.c_char_p), ("buft", ctypes.c_void_p)]
+
+
+def cpu_buffer_type() -> int:
+    """ggml's CPU buffer type, found through the device registry (works with dynamic backends)."""
+    from gptoss_desktop.worker.backend import _ggml
+
+    lib = _ggml()
+    if lib is None:
+        raise RuntimeError("ggml library not found beside llama_cpp")
+    lib.ggml_backend_dev_by_type.restype = ctypes.c_void_p
+    lib.ggml_backend_dev_by_type.argtypes = [ctypes.c_int]
+    lib.ggml_backend_dev_buffer_type.restype = ctypes.c_void_p
+    lib.ggml_backend_dev_buffer_type.argtypes = [ctypes.c_void_p]
+    dev = lib.ggml_backend_dev_by_type(0)  # GGML_BACKEND_DEVICE_TYPE_CPU
+    if not dev:
+        raise RuntimeError("llama.cpp has no CPU device")
+    buft = lib.ggml_backend_dev_buffer_type(dev)
+    if not buft:
+        raise RuntimeError("llama.cpp's CPU device has no buffer type")
+    return int(buft)
+
+
+def expert_overrides(n_layers: int) -> tuple[ctypes.Array[_BuftOverride], list[bytes]]:
+    """NULL-terminated override array keeping the experts of layers 0..n-1 in system RAM.
+
+    Returns the array and the pattern bytes; both must live as long as the model."""
+    buft = cpu_buffer_type()
+    patterns = [EXPERT_PATTERN.format(layer=i).encode() for i in range(n_layers)]
+    arr = (_BuftOverride * (len(patterns) + 1))()
+    for i, pat in enumerate(patterns):
+        arr[i].pattern = pat
+        arr[i].buft = buft
+    return arr, patterns  # the last element stays {NULL, NULL}
+
+
+@contextlib.contextmanager
+def _params_hooks(
+    model_hook: Callable[[Any], None], context_hook: Callable[[Any], None]
+) -> Iterator[None]:
+    """Let ``Llama.__init__`` build its model and context with parameters it does not expose.
+
+    The binding fills ``llama_model_params``/``llama_context_params`` itself and hands them to
+    ``_internals.LlamaModel``/``LlamaContext``: for the time of one ``Llama(...)`` these are
+    subclasses that adjust the parameters first. (Only the worker's main thread loads.)"""
+    base_model, base_context = internals.LlamaModel, internals.LlamaContext
+
+    class Model(base_model):  # type: ignore[misc, valid-type]
+        def __init__(self, *, path_model: str, params: Any, verbose: bool = True) -> None:
+            model_hook(params)
+            super().__init__(path_model=path_model, params=params, verbose=verbose)
+
+    class Context(base_context):  # type: ignore[misc, valid-type]
+        def __init__(self, *, model: Any, params: Any, verbose: bool = True) -> None:
+            context_hook(params)
+            super().__init__(model=model, params=params, verbose=verbose)
+
+    internals.LlamaModel, internals.LlamaContext = Model, Context  # type: ignore[misc]
+    try:
+        yield
+    finally:
+        internals.LlamaModel, internals.LlamaContext = base_model, base_context  # type: ignore[misc]
+
+
+class _LoadLog:
+    """llama.cpp's log during a load: to stderr (the client keeps its tail), and read for the
+    buffer sizes and the "buffer type overridden" lines of the expert override."""
+
+    def __init__(self) -> None:
+        self.overridden = 0
+        self.buffers: dict[str, int] = {}
+        self.callback = llama_cpp.llama_log_callback(self._on)
+
+    def _on(self, level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
+        os.write(2, text)
+        line = text.decode("utf-8", "replace")
+        if "buffer type overridden" in line:
+            self.overridden += 1
+        m = _BUFFER_RE.search(line)
+        if m:
+            key = f"{m.group(1)} {m.group(2)}"
+            self.buffers[key] = self.buffers.get(key, 0) + int(float(m.group(3)) * 1024 * 1024)
+
+
+def choose_mmap(options: dict[str, Any], backend: str) -> bool:
+    """mmap or not, per backend, when the caller leaves it to the worker (measured in bench/scale.py).
+
+    - Weights kept on a CPU that repacks them (x86/ARM CPU backend: CPU_REPACK) exist twice with
+      mmap: the repacked anonymous copy and the file pages it was read from (22.5 GB resident for
+      gpt-oss-20B instead of 12.4). Without mmap the file is read once into the buffers: off.
+    - Metal: the GPU uses the mapped file pages directly (no copy; unified memory): on.
+    - CUDA/Vulkan with every layer and expert on the GPU: the weights are copied to VRAM and the
+      mapped pages are clean page cache the OS drops: on (no anonymous host copy).
+    - Partial offload or experts kept in RAM (n_cpu_moe): CPU weights are repacked again: off.
+    """
+    if options.get("use_mmap") is not None:
+        return bool(options["use_mmap"])
+    if backend == "Metal":
+        return True
+    all_on_gpu = int(options.get("n_gpu_layers", 0)) == -1 and not int(options.get("n_cpu_moe", 0))
+    return backend != "CPU" and all_on_gpu
+
+
 class LoadedModel:
-    def __init__(self, path: str, options: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        path: str,
+        options: dict[str, Any],
+        *,
+        cancel: threading.Event | None = None,
+        on_progress: Callable[[float], None] | None = None,
+        backend: str = "CPU",
+    ) -> None:
         t0 = time.perf_counter()
-        n_threads = options.get("n_threads") or max(1, (os.cpu_count() or 2) // 2)
+        self._cancel = cancel or threading.Event()
+        n_threads = int(options.get("n_threads") or physical_cores())
+        n_batch = max(1, int(options.get("n_batch") or 512))
+        n_ubatch = int(options.get("n_ubatch") or n_batch)
+        flash = options.get("flash_attn")
+        n_cpu_moe = int(options.get("n_cpu_moe") or 0)
+        self.use_mmap = choose_mmap(options, backend)
+        kv_type = GGML_TYPE[str(options.get("kv_cache_type") or "f16")]
+        self._log = _LoadLog()
+        self._keep: list[Any] = []  # ctypes objects llama.cpp points at, for the model's life
+
+        def progress(fraction: float, _data: ctypes.c_void_p) -> bool:
+            if on_progress is not None:
+                on_progress(float(fraction))
+            return not self._cancel.is_set()
+
+        progress_cb = llama_cpp.llama_progress_callback(progress)
+        self._keep.append(progress_cb)
+
+        def model_hook(params: Any) -> None:
+            params.progress_callback = progress_cb
+            if n_cpu_moe > 0:
+                arr, patterns = expert_overrides(n_cpu_moe)
+                self._keep += [arr, patterns]
+                params.tensor_buft_overrides = ctypes.cast(arr, ctypes.c_void_p)
+
+        def context_hook(params: Any) -> None:
+            params.flash_attn_type = FLASH_ATTN[None if flash is None else bool(flash)]
+
         _disable_binding_templates()
-        self.llm = llama_cpp.Llama(
-            model_path=path,
-            n_ctx=int(options.get("n_ctx", 4096)),
-            n_threads=n_threads,
-            n_threads_batch=n_threads,
-            n_gpu_layers=int(options.get("n_gpu_layers", 0)),
-            flash_attn=bool(options.get("flash_attn", False)),
-            seed=int(options.get("seed", 0)) & 0xFFFFFFFF,
-            n_batch=int(options.get("n_batch", 512)),
-            use_mmap=bool(options.get("use_mmap", True)),
-            verbose=True,  # load logs go to stderr, which the client keeps the tail of
-        )
-        llama_cpp.llama_log_set(_quiet_log, ctypes.c_void_p(0))
+        llama_cpp.llama_log_set(self._log.callback, ctypes.c_void_p(0))
+        try:
+            with _params_hooks(model_hook, context_hook):
+                self.llm = llama_cpp.Llama(
+                    model_path=path,
+                    n_ctx=int(options.get("n_ctx", 4096)),
+                    n_threads=n_threads,
+                    n_threads_batch=n_threads,
+                    n_gpu_layers=int(options.get("n_gpu_layers", 0)),
+                    seed=int(options.get("seed", 0)) & 0xFFFFFFFF,
+                    n_batch=n_batch,
+                    n_ubatch=n_ubatch,
+                    use_mmap=self.use_mmap,
+                    swa_full=bool(options.get("swa_full", True)),
+                    type_k=kv_type,
+                    type_v=kv_type,
+                    verbose=True,  # load logs go to stderr, which the client keeps the tail of
+                )
+        except ValueError as exc:
+            if self._cancel.is_set():
+                raise LoadCancelled("the load was cancelled") from None
+            raise exc
+        finally:
+            llama_cpp.llama_log_set(_quiet_log, ctypes.c_void_p(0))
         self.load_s = time.perf_counter() - t0
         self.path = path
+        self.options = options
+        self.n_threads = n_threads
+        self.n_batch = n_batch
+        self.flash = "auto" if flash is None else ("on" if flash else "off")
         self.seed = int(options.get("seed", 0)) & 0xFFFFFFFF
         self.vocab = self.llm._model.vocab
         self.n_vocab = self.llm.n_vocab()
@@ -98,6 +269,11 @@ class LoadedModel:
         self._piece_cache: dict[int, bytes] = {}
         self._specials: dict[str, Any] | None = None
         self._buf = ctypes.create_string_buffer(64)
+        self._abort_cb = llama_cpp.ggml_abort_callback(lambda _data: self._cancel.is_set())
+        self.rss_after_load = resident_bytes()
+        # While a prompt is evaluated: (prompt, tokens kept from the cache, tokens to evaluate,
+        # start time), so the server can answer a cancel at once (see cancel_metrics).
+        self.in_prompt: tuple[list[int], int, int, float] | None = None
         t1 = time.perf_counter()
         self.exact, self.tokenizer_note = self._exact_tokenizer()
         self.tokenizer_build_s = time.perf_counter() - t1
@@ -231,6 +407,14 @@ class LoadedModel:
             "eos": specials["eos"],
             "eog": specials["eog"],
             "chat_template": meta.get("tokenizer.chat_template"),
+            "use_mmap": self.use_mmap,
+            "flash_attn": self.flash,
+            "n_batch": self.n_batch,
+            "n_threads": self.n_threads,
+            "tensors_overridden": self._log.overridden,
+            "buffers": dict(self._log.buffers),
+            "rss_anon_bytes": self.rss_after_load[0],
+            "rss_file_bytes": self.rss_after_load[1],
             "tokenizer": self.tokenizer_note,
             "tokenizer_build_s": self.tokenizer_build_s,
         }
@@ -270,6 +454,43 @@ class LoadedModel:
         llm._ctx.decode(llm._batch)
         llm.input_ids[n_past] = token
         llm.n_tokens = n_past + 1
+
+    def cancel_metrics(self) -> dict[str, Any]:
+        """Metrics of a generation cancelled during its prompt (safe from the reader thread).
+
+        ``n_past`` is the cached prefix the generation started from: what a cancelled batch
+        added is removed, and batches finished before it are kept but not counted."""
+        state = self.in_prompt
+        if state is None:
+            raise RuntimeError("no prompt is being evaluated")
+        prompt, kept, evaluated, t_start = state
+        m = self._metrics(prompt, evaluated, 0, None, t_start, None, "cancelled", None, 0.0)
+        m["n_past"] = kept
+        return m
+
+    def _eval_prompt(self, tokens: list[int]) -> bool:
+        """Evaluate one batch of prompt tokens; False when a cancel aborted it.
+
+        The abort callback is on only here: between generated tokens the loop looks at the
+        flag itself, and a Python callback per graph node would cost decode speed. An aborted
+        decode leaves the ubatches it finished in the KV cache; everything this batch added is
+        removed so the cache matches ``n_tokens`` again."""
+        llm = self.llm
+        n_past = llm.n_tokens
+        llama_cpp.llama_set_abort_callback(llm._ctx.ctx, self._abort_cb, None)
+        try:
+            llm.eval(tokens)
+        except RuntimeError as exc:
+            if not self._cancel.is_set() or "returned 2" not in str(exc):
+                raise
+            if not llm._ctx.kv_cache_seq_rm(-1, n_past, -1):
+                llm._ctx.kv_cache_seq_rm(-1, 0, -1)
+                n_past = 0
+            llm.n_tokens = n_past
+            return False
+        finally:
+            llama_cpp.llama_set_abort_callback(llm._ctx.ctx, _NO_ABORT, None)
+        return True
 
     def _reuse_prefix(self, prompt: list[int]) -> int:
         """Keep the longest common prefix in the KV cache; return how many tokens are kept."""
@@ -327,16 +548,17 @@ class LoadedModel:
         kept = self._reuse_prefix(prompt)
         todo = prompt[kept:]
         evaluated = len(todo)
-        for i in range(0, len(todo), PROMPT_SLICE):
-            if cancelled.is_set():
-                yield Emitted(
-                    done=self._metrics(
-                        prompt, evaluated, 0, None, t_start, None, "cancelled", None, 0.0
-                    )
-                )
-                return
-            llm.eval(todo[i : i + PROMPT_SLICE])
-            yield Emitted(progress=(kept + min(i + PROMPT_SLICE, len(todo)), len(prompt)))
+        self._cancel = cancelled
+        self.in_prompt = (prompt, kept, evaluated, t_start)
+        try:
+            for i in range(0, len(todo), self.n_batch):
+                if cancelled.is_set() or not self._eval_prompt(todo[i : i + self.n_batch]):
+                    yield Emitted(done=self.cancel_metrics())
+                    return
+                resident_bytes()  # sample the memory peak while the compute buffers are in use
+                yield Emitted(progress=(kept + min(i + self.n_batch, len(todo)), len(prompt)))
+        finally:
+            self.in_prompt = None
         t_prompt = time.perf_counter()
 
         utf8 = Utf8Stream()
@@ -422,6 +644,7 @@ class LoadedModel:
         total: float,
     ) -> dict[str, Any]:
         prompt_s = (t_prompt - t_start) if t_prompt else 0.0
+        anon, file = resident_bytes()
         gen_s = max(total - prompt_s, 1e-9)
         return {
             "prompt_tokens": len(prompt),
@@ -432,7 +655,9 @@ class LoadedModel:
             "tokens_per_s": (n_gen - 1) / (total - (ttft or 0.0)) if n_gen > 1 else 0.0,
             "total_s": total,
             "load_s": self.load_s,
-            "peak_rss_bytes": peak_rss_bytes(),
+            "peak_rss_bytes": peak_anon_bytes(),
+            "rss_anon_bytes": anon,
+            "rss_file_bytes": file,
             "stop_reason": reason,
             "stop_token": stop_token,
             "n_past": self.llm.n_tokens,
@@ -442,6 +667,9 @@ class LoadedModel:
 
     def close(self) -> None:
         self.llm.close()
+
+
+_NO_ABORT = llama_cpp.ggml_abort_callback()  # NULL: no callback
 
 
 def _tok_or_none(tok: int) -> int | None:

@@ -33,6 +33,8 @@ class WorkerServer:
         self.current_gen: int | None = None
         self.model: Any = None
         self._write_lock = threading.Lock()
+        self._end_lock = threading.Lock()
+        self._answered: int | None = None  # a generation whose end the reader already sent
 
     # --- io -----------------------------------------------------------------------------
     def send(self, message: dict[str, Any]) -> None:
@@ -48,6 +50,7 @@ class WorkerServer:
                 if msg.get("op") == "cancel":
                     if msg.get("target") in (None, self.current_gen):
                         self.cancelled.set()
+                        self._answer_cancel()
                     continue
                 self.requests.put(msg)
         except Exception:  # broken pipe from a dead parent: exit quietly
@@ -55,6 +58,34 @@ class WorkerServer:
         # The app closed our stdin (or died): stop whatever we are doing and leave.
         self.cancelled.set()
         self.requests.put(None)
+
+    def _answer_cancel(self) -> None:
+        """A cancel during prompt evaluation is answered at once from this thread.
+
+        llama.cpp's abort callback stops the running decode at the next graph node, but one
+        node of a 512-token batch can take a few hundred ms on a small CPU (gpt-oss's expert
+        matrices); the caller need not wait for it. The main thread finishes the node, drops
+        what the batch added to the KV cache, and sends nothing more for this generation."""
+        model, rid = self.model, self.current_gen
+        if model is None or rid is None or getattr(model, "in_prompt", None) is None:
+            return
+        with self._end_lock:
+            if self._answered == rid or self.current_gen != rid:
+                return
+            try:
+                metrics = model.cancel_metrics()
+            except RuntimeError:  # the prompt just finished; the main loop sees the flag
+                return
+            self._answered = rid
+        self.send({"id": rid, "type": "done", "metrics": metrics})
+
+    def _end(self, rid: int, message: dict[str, Any]) -> None:
+        """Send the last frame of a generation unless the reader already answered it."""
+        with self._end_lock:
+            if self._answered == rid:
+                return
+            self._answered = rid
+        self.send(message)
 
     # --- main loop ----------------------------------------------------------------------
     def serve(self) -> int:
@@ -84,7 +115,12 @@ class WorkerServer:
         op = msg.get("op")
         rid: Any = msg.get("id")  # echoed back as sent
         if op == "load":
-            self.send({"id": rid, **self._load(msg)})
+            self.cancelled.clear()
+            self.current_gen = rid  # a cancel aimed at this load aborts it
+            try:
+                self.send({"id": rid, **self._load(msg)})
+            finally:
+                self.current_gen = None
             return
         if op == "backend":
             from gptoss_desktop.worker.backend import backend_info
@@ -118,12 +154,16 @@ class WorkerServer:
             self.send({"id": rid, "error": f"unknown request {op!r}", "kind": "bad_request"})
 
     def _load(self, msg: dict[str, Any]) -> dict[str, Any]:
-        from gptoss_desktop.worker.backend import cpu_backend_problem, load_backend_modules
+        from gptoss_desktop.worker.backend import (
+            backend_info,
+            cpu_backend_problem,
+            load_backend_modules,
+        )
 
         try:
             # A bundle whose llama.cpp/ggml libraries cannot load here (missing files, a CPU
             # without the instructions they need) fails in this import, not in the model file.
-            from gptoss_desktop.worker.runtime import LoadedModel
+            from gptoss_desktop.worker.runtime import LoadCancelled, LoadedModel
 
             load_backend_modules()
         except (ImportError, OSError, RuntimeError) as exc:
@@ -134,11 +174,29 @@ class WorkerServer:
         if self.model is not None:
             self.model.close()
             self.model = None
+        rid = msg.get("id")
+        last = [-1.0, 0.0]  # fraction and time of the last progress frame
+
+        def on_progress(fraction: float) -> None:
+            now = time.perf_counter()
+            if fraction >= 1.0 or fraction - last[0] >= 0.01 or now - last[1] >= 0.5:
+                last[0], last[1] = fraction, now
+                self.send({"id": rid, "type": "load_progress", "fraction": round(fraction, 4)})
+
+        backend = str(backend_info().get("backend", "CPU"))  # also loads dynamic backends
         try:
-            self.model = LoadedModel(msg["path"], msg.get("options") or {})
+            self.model = LoadedModel(
+                msg["path"],
+                msg.get("options") or {},
+                cancel=self.cancelled,
+                on_progress=on_progress,
+                backend=backend,
+            )
+        except LoadCancelled:
+            return {"error": "the load was cancelled", "kind": "cancelled"}
         except (ValueError, RuntimeError, OSError) as exc:
             return {"error": str(exc), "kind": "load_failed"}
-        return {"ok": True, "info": self.model.info()}
+        return {"ok": True, "info": {**self.model.info(), "backend": backend}}
 
     def _generate(self, rid: int, msg: dict[str, Any]) -> None:
         self.cancelled.clear()
@@ -173,13 +231,16 @@ class WorkerServer:
         try:
             for ev in self.model.generate(msg["request"], self.cancelled, t_start):
                 if ev.done is not None:
-                    flush()
-                    self.send({"id": rid, "type": "done", "metrics": ev.done})
+                    if self._answered != rid:
+                        flush()
+                    self._end(rid, {"id": rid, "type": "done", "metrics": ev.done})
                     return
                 if ev.extra:
-                    self.send({"id": rid, **ev.extra})
+                    self._end(rid, {"id": rid, **ev.extra})
                     return
                 if ev.progress is not None:
+                    if self._answered == rid:
+                        continue
                     self.send(
                         {
                             "id": rid,
@@ -215,6 +276,12 @@ class WorkerServer:
             time.sleep(3600)
         elif how == "exit":
             os._exit(3)
+        elif how == "bare" and self.model is not None:
+            from gptoss_desktop.worker.bare import run
+
+            result = run(self.model.llm, msg["what"], msg["tokens"], int(msg.get("n", 0)))
+            self.send({"id": msg.get("id"), "ok": True, **result})
+            return
         self.send({"id": msg.get("id"), "ok": True})
 
 

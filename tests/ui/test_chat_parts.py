@@ -129,6 +129,9 @@ def test_metrics_text_and_context_levels(qtbot) -> None:
         text
         == "250 ms to first token · 41.3 tokens/s · 12 tokens · stopped at the max tokens setting"
     )
+    # memory: the worker's anonymous resident memory (bench/scale.py's rss_anon figure)
+    with_memory = metrics_text({"completion_tokens": 3, "peak_rss_bytes": 12_400_000_000})
+    assert with_memory == "3 tokens · 12.4 GB in RAM"
     assert level(100, 1000) == "ok" and level(850, 1000) == "warn" and level(990, 1000) == "full"
     meter = ContextMeter()
     qtbot.addWidget(meter)

@@ -97,13 +97,16 @@ class LiveMeter:
 
 
 def process_peak_rss(pid: int) -> int | None:
-    """Peak resident memory of another process, where the OS tells it cheaply (Linux)."""
+    """Memory a worker process must keep in RAM now, where the OS tells it cheaply (Linux):
+    its anonymous resident memory (RssAnon). File pages of a memory-mapped model are left out:
+    they are clean and the kernel drops them under pressure, and counting them showed 22 GB
+    for gpt-oss-20B's 12 GB need. The runner keeps the largest value it samples."""
     if not sys.platform.startswith("linux"):
         return None
     try:
         with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as fh:
             for line in fh:
-                if line.startswith("VmHWM:"):
+                if line.startswith("RssAnon:"):
                     return int(line.split()[1]) * 1024
     except (OSError, ValueError, IndexError):
         return None

@@ -12,7 +12,7 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ from gptoss_desktop.core.errors import (
     ContextOverflow,
     EngineClosed,
     EngineError,
+    LoadCancelled,
     ModelFileError,
     WorkerCrashed,
     WorkerRequestError,
@@ -38,7 +39,7 @@ from gptoss_desktop.core.errors import (
 )
 
 REQUEST_TIMEOUT = 60.0  # tokenize, metadata, ...
-LOAD_TIMEOUT = 900.0  # a 12 GB model from a slow disk
+LOAD_TIMEOUT = 300.0  # longest silence during a load (progress frames come every 1%)
 STALL_TIMEOUT = 180.0  # longest silence during a generation (a prompt slice or one token)
 
 
@@ -53,6 +54,7 @@ class EngineClient:
         self.info: ModelInfo | None = None
         self.evaluated_tokens: list[int] = []
         self._special: dict[str, Any] | None = None
+        self._loading: int | None = None
 
     # --- life cycle -----------------------------------------------------------------------
     @classmethod
@@ -64,21 +66,42 @@ class EngineClient:
         env: dict[str, str] | None = None,
         load_timeout: float = LOAD_TIMEOUT,
         stall_timeout: float = STALL_TIMEOUT,
+        on_progress: Callable[[float], None] | None = None,
+        on_started: Callable[[EngineClient], None] | None = None,
     ) -> EngineClient:
-        """Start a worker and load ``model_path`` in it; raise if either fails."""
+        """Start a worker and load ``model_path`` in it; raise if either fails.
+
+        ``on_progress(fraction)`` hears llama.cpp's load progress (0..1); ``on_started(client)``
+        gets the client before the load begins, so another thread can ``cancel_load()`` it."""
         path = check_model_file(model_path)
         client = cls(WorkerProcess(env), stall_timeout=stall_timeout)
         try:
-            client.load(path, options or LoadOptions(), timeout=load_timeout)
+            if on_started is not None:
+                on_started(client)
+            client.load(
+                path, options or LoadOptions(), timeout=load_timeout, on_progress=on_progress
+            )
         except BaseException:
             client.close()
             raise
         return client
 
-    def load(self, path: Path, options: LoadOptions, *, timeout: float = LOAD_TIMEOUT) -> ModelInfo:
+    def load(
+        self,
+        path: Path,
+        options: LoadOptions,
+        *,
+        timeout: float = LOAD_TIMEOUT,
+        on_progress: Callable[[float], None] | None = None,
+    ) -> ModelInfo:
+        """Load ``path``; ``timeout`` is the longest silence allowed between progress frames.
+
+        Raises :class:`LoadCancelled` when :meth:`cancel_load` stopped it."""
         try:
-            reply = self._call("load", {"path": str(path), "options": options.to_wire()}, timeout)
+            reply = self._load_call(path, options, timeout, on_progress)
         except WorkerRequestError as exc:
+            if exc.kind == "cancelled":
+                raise LoadCancelled("The model load was cancelled") from None
             if exc.kind == "engine_unavailable" or _backend_problem(self.stderr_tail()):
                 raise EngineError(
                     "llama.cpp cannot run on this computer: "
@@ -100,6 +123,43 @@ class EngineClient:
         self.evaluated_tokens = []
         self._special = None
         return self.info
+
+    def _load_call(
+        self,
+        path: Path,
+        options: LoadOptions,
+        timeout: float,
+        on_progress: Callable[[float], None] | None,
+    ) -> dict[str, Any]:
+        with self._lock:
+            self._finish_active()
+            rid = self._send("load", {"path": str(path), "options": options.to_wire()})
+            self._loading = rid
+            try:
+                while True:
+                    msg = self._next(timeout)
+                    if msg.get("id") != rid:
+                        continue
+                    if msg.get("type") == "load_progress":
+                        if on_progress is not None:
+                            on_progress(float(msg.get("fraction", 0.0)))
+                        continue
+                    if "error" in msg:
+                        raise WorkerRequestError(
+                            str(msg["error"]),
+                            kind=str(msg.get("kind", "error")),
+                            details=str(msg.get("details", "")),
+                        )
+                    return msg
+            finally:
+                self._loading = None
+
+    def cancel_load(self) -> bool:
+        """Abort a load in progress (safe from any thread); False when none is running."""
+        rid = self._loading
+        if rid is None:
+            return False
+        return self._worker.send({"op": "cancel", "target": rid})
 
     @property
     def pid(self) -> int:
@@ -161,9 +221,10 @@ class EngineClient:
     def backend(self) -> BackendInfo:
         return BackendInfo.from_wire(self._call("backend", {})["backend"])
 
-    def debug(self, how: str, timeout: float = REQUEST_TIMEOUT) -> None:
-        """Failure injection, honoured only by workers started with GPTOSS_WORKER_TEST_HOOKS=1."""
-        self._call("debug", {"how": how}, timeout)
+    def debug(self, how: str, timeout: float = REQUEST_TIMEOUT, **fields: Any) -> dict[str, Any]:
+        """Failure injection and the benchmark's bare llama-cpp-python baseline; honoured only
+        by workers started with GPTOSS_WORKER_TEST_HOOKS=1."""
+        return self._call("debug", {"how": how, **fields}, timeout)
 
     # --- generation -----------------------------------------------------------------------
     def generate(self, request: GenerateRequest) -> Generation:

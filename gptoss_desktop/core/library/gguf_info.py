@@ -71,6 +71,7 @@ class GgufInfo:
     layer_bytes: int  # bytes of per-layer tensors (blk.N.*), for GPU-layer estimates
     split_count: int
     metadata: dict[str, Any] = field(default_factory=dict)
+    expert_bytes: int = 0  # bytes of MoE expert tensors (blk.N.ffn_{up,down,gate}_exps.*)
 
     @property
     def kv_bytes_per_token(self) -> int | None:
@@ -358,6 +359,7 @@ def _parse(fh: Any, path: str, size: int, limits: Limits) -> GgufInfo:
     n_params = 0
     tensor_bytes = 0
     layer_bytes = 0
+    expert_bytes = 0
     by_type: dict[int, int] = {}
     max_end = 0
     for i in range(n_tensors):
@@ -388,6 +390,8 @@ def _parse(fh: Any, path: str, size: int, limits: Limits) -> GgufInfo:
         by_type[ttype] = by_type.get(ttype, 0) + nbytes
         if name.startswith(b"blk."):
             layer_bytes += nbytes
+            if b"_exps." in name:
+                expert_bytes += nbytes
         max_end = max(max_end, offset + nbytes)
 
     data_start = -(-cur.pos // alignment) * alignment
@@ -396,9 +400,12 @@ def _parse(fh: Any, path: str, size: int, limits: Limits) -> GgufInfo:
             f"file is truncated: tensor data needs {data_start + max_end} bytes, file has {size};"
             " download it again"
         )
-    return _build_info(
+    info = _build_info(
         path, size, version, n_tensors, meta, scan, n_params, tensor_bytes, layer_bytes, by_type
     )
+    from dataclasses import replace
+
+    return replace(info, expert_bytes=expert_bytes)
 
 
 def _int(v: Any) -> int | None:
@@ -490,4 +497,5 @@ def read_model_info(
         n_tensors=sum(i.n_tensors for i in infos),
         tensor_bytes=sum(i.tensor_bytes for i in infos),
         layer_bytes=sum(i.layer_bytes for i in infos),
+        expert_bytes=sum(i.expert_bytes for i in infos),
     )

@@ -76,7 +76,7 @@ def test_two_models_stream_concurrently(pool: EnginePool) -> None:
         assert r.settings["sampling"]["seed"] == run.seed  # the same seed for every column
         worker = pool.get(r.position)
         peak = process_peak_rss(worker.pid) if worker else None
-        if peak is not None:  # Linux: the worker's own high-water mark, not the app's
+        if peak is not None:  # Linux: the worker's own anonymous memory, not the app's
             assert abs((r.metrics.peak_rss_bytes or 0) - peak) < 8_000_000
     # Text arrived for both columns, with live metrics, and the run ended once.
     assert {u.position for u in rec.of(ColumnText)} >= {0}

@@ -16,7 +16,7 @@ from gptoss_desktop.core.library import (
     estimate_fit,
 )
 from gptoss_desktop.core.library.catalog import group_gguf_files, model_stem, shard_set
-from gptoss_desktop.core.library.fit import GiB, MiB, overhead_bytes
+from gptoss_desktop.core.library.fit import GiB, MiB, load_plan, overhead_bytes, plan_text
 
 GPTOSS = ModelShape(
     weights_bytes=12_110_000_000, n_layer=24, kv_bytes_per_token=49152, context_length=131072
@@ -159,3 +159,43 @@ def test_linux_ram_agrees_with_proc_meminfo():
     meminfo = Path("/proc/meminfo").read_text().splitlines()
     total_kib = int(next(line for line in meminfo if line.startswith("MemTotal")).split()[1])
     assert detect_memory().total_ram <= total_kib * 1024
+
+
+FULL = ModelShape(  # gpt-oss-20B as read from its GGUF: every detail the estimate uses
+    weights_bytes=12_096_000_000, n_layer=24, context_length=131072, n_embd=2880, n_vocab=201088,
+    n_head_kv=8, head_k=64, head_v=64, sliding_window=128, swa_layers=12,
+    expert_bytes=24 * 3 * 141_004_800,
+)  # fmt: skip
+
+
+def test_kv_cache_as_llama_cpp_allocates_it() -> None:
+    # swa_full: every layer keeps the whole context (48 KiB per token, as in the facts)
+    assert FULL.kv_bytes(131072) == 6 * GiB
+    # sliding-window only: 12 layers keep pad256(128 + 512) = 768 cells; half the cache at 128k
+    small = FULL.kv_bytes(131072, swa_full=False)
+    assert small == 12 * 2048 * 131072 + 12 * 2048 * 768
+    assert FULL.kv_bytes(4096, kv_cache_type="q8_0") == FULL.kv_bytes(4096) * 34 // 64
+    est = estimate_fit(FULL, _ram(64, 60), 131072)
+    assert (
+        est.kv_small_swa_bytes == small and "sliding-window-only KV cache would save" in est.message
+    )
+
+
+def test_expert_offload_plan_from_free_vram() -> None:
+    big = _ram(32, 28, gpu_total=24 * GiB, gpu_free=23 * GiB, gpu_name="RTX 4090")
+    assert estimate_fit(FULL, big, 8192).suggested_cpu_moe == 0  # everything on the GPU
+    small = _ram(32, 28, gpu_total=8 * GiB, gpu_free=7.5 * GiB, gpu_name="RTX 2080")
+    est = estimate_fit(FULL, small, 8192)
+    n = est.suggested_cpu_moe
+    assert 0 < n < 24 and est.suggested_gpu_layers == -1
+    assert est.gpu_needed_bytes <= 7.5 * GiB * 0.9
+    # one layer fewer in RAM would not fit: the planner keeps as much as it can on the GPU
+    per_layer = FULL.expert_layer_bytes()
+    assert est.gpu_needed_bytes + per_layer > 7.5 * GiB * 0.9
+    assert f"--cpu-moe {n}" in est.message
+    plan = load_plan(est, "CUDA")
+    assert plan["n_cpu_moe"] == n and plan["use_mmap"] is False and plan["n_gpu_layers"] == -1
+    assert f"experts of the first {n} layers in RAM" in plan_text(plan)
+    # CPU only: no offload plan, mmap off (the CPU backend repacks the experts)
+    cpu = load_plan(estimate_fit(FULL, _ram(32, 28), 8192), "CPU")
+    assert cpu["n_cpu_moe"] == 0 and cpu["use_mmap"] is False and cpu["n_gpu_layers"] == 0
