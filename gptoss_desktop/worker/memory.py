@@ -11,6 +11,7 @@ kernel can drop and re-read them. ``resident_bytes`` splits the two where the OS
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 _peak_anon = 0
 
@@ -63,7 +64,7 @@ def peak_rss_bytes() -> int:
 
 
 def _peak_windows() -> int:
-    return _windows_counters().PeakWorkingSetSize  # type: ignore[no-any-return]
+    return int(_windows_counters().PeakWorkingSetSize)
 
 
 def _windows_now() -> tuple[int, int]:
@@ -71,7 +72,7 @@ def _windows_now() -> tuple[int, int]:
     return int(c.PrivateUsage), int(c.WorkingSetSize)
 
 
-def _windows_counters():  # type: ignore[no-untyped-def]
+def _windows_counters() -> Any:
     import ctypes
     from ctypes import wintypes
 
@@ -92,8 +93,8 @@ def _windows_counters():  # type: ignore[no-untyped-def]
 
     counters = Counters()
     counters.cb = ctypes.sizeof(Counters)
-    handle = ctypes.windll.kernel32.GetCurrentProcess()  # type: ignore[attr-defined]
-    ctypes.windll.psapi.GetProcessMemoryInfo(  # type: ignore[attr-defined]
+    handle = ctypes.windll.kernel32.GetCurrentProcess()  # type: ignore[attr-defined, unused-ignore]
+    ctypes.windll.psapi.GetProcessMemoryInfo(  # type: ignore[attr-defined, unused-ignore]
         handle, ctypes.byref(counters), counters.cb
     )
     return counters
