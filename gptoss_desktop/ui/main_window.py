@@ -9,6 +9,7 @@ package is present, is a second page of the central stack.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -394,6 +395,9 @@ class MainWindow(QMainWindow):
         """The experts slider: used by the next load, remembered in the app settings."""
         self.engines.n_cpu_moe = n
         self.library.save_settings(n_cpu_moe=n)
+        page = self.library.compare_page
+        if page is not None:  # compare columns of mixture-of-experts models use it too
+            page.settings = replace(page.settings, n_cpu_moe=n or None)
 
     def _on_kv_cache(self, kind: str) -> None:
         """The KV cache choice: used by the next load, remembered in the app settings."""
