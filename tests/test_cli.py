@@ -99,3 +99,25 @@ def test_generate_cpu_moe_reports_the_overridden_tensors_and_keeps_greedy_output
     assert outs[1]["completion"] == outs[0]["completion"] and outs[0]["completion_tokens"] == 16
     bad = _run("generate", "--model", str(model), "--prompt", "x", "--cpu-moe", "-1")
     assert bad.returncode == 2 and "--cpu-moe must be 0 or more" in bad.stderr
+
+
+def test_chat_cpu_moe_keeps_experts_in_ram_with_the_same_greedy_turn() -> None:
+    from tests.helpers import project_model
+
+    model = project_model("tiny-gptoss-random.gguf")  # 4 layers, MXFP4 experts
+    outs = []
+    for n in ("0", "3"):
+        proc = _run(
+            "chat", "--model", str(model), "--message", "Hi", "--max-tokens", "12",
+            "--temperature", "0", "--date", "2025-06-28", "--ctx", "1024", "--cpu-moe", n,
+            "--json",
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        outs.append(json.loads(proc.stdout))
+    assert outs[0]["metrics"]["tensors_overridden"] == 0 and outs[0]["metrics"]["n_cpu_moe"] == 0
+    assert outs[1]["metrics"]["tensors_overridden"] == 9  # gate, up, down experts of 3 layers
+    assert outs[1]["metrics"]["n_cpu_moe"] == 3
+    assert outs[1]["messages"] == outs[0]["messages"]  # greedy: the same turn either way
+    assert outs[0]["metrics"]["completion_tokens"] > 0
+    bad = _run("chat", "--model", str(model), "--message", "x", "--cpu-moe", "-2")
+    assert bad.returncode == 2 and "--cpu-moe must be 0 or more" in bad.stderr

@@ -49,6 +49,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--ctx", type=int, default=8192, help="context length (tokens)")
     p.add_argument("--gpu-layers", type=int, default=0, help="layers to offload (-1: all)")
+    p.add_argument(
+        "--cpu-moe", type=int, default=0, metavar="N",
+        help="keep the MoE expert tensors of the first N layers in system RAM (small GPUs)",
+    )  # fmt: skip
+    p.add_argument(
+        "--kv-cache", choices=("f16", "q8_0"), default="f16",
+        help="KV cache type (q8_0: about half the memory for long contexts, slightly lower quality)",
+    )  # fmt: skip
     p.add_argument("--function", action="append", default=[], help="JSON tool spec or @FILE")
     p.add_argument("--tool-result", action="append", default=[], help="NAME=TEXT a call returns")
     p.add_argument("--max-tool-calls", type=int, default=8)
@@ -74,6 +82,11 @@ def run(args: argparse.Namespace) -> int:
     if args.max_tokens < 1:
         print("error: --max-tokens must be at least 1", file=sys.stderr)
         return 2
+    if args.cpu_moe < 0:
+        print(
+            "error: --cpu-moe must be 0 or more (layers whose experts stay in RAM)", file=sys.stderr
+        )
+        return 2
     results = _tool_results(args.tool_result)
     settings = SessionSettings(
         instructions=args.system or "",
@@ -91,7 +104,12 @@ def run(args: argparse.Namespace) -> int:
 
         tools, box = chat_tools(args.tools, args.docs, args.approve, args.max_tool_calls, args.mcp)
     options = LoadOptions(
-        n_ctx=args.ctx, n_threads=args.threads, n_gpu_layers=args.gpu_layers, seed=args.seed
+        n_ctx=args.ctx,
+        n_threads=args.threads,
+        n_gpu_layers=args.gpu_layers,
+        seed=args.seed,
+        n_cpu_moe=args.cpu_moe,
+        kv_cache_type=args.kv_cache,
     )
     canned: dict[str, Any] = {name: _canned(text) for name, text in results.items()}
     try:
@@ -114,13 +132,16 @@ def run(args: argparse.Namespace) -> int:
                 if printer:
                     printer.end_turn(turns[-1])
             load_s = engine.info.load_s if engine.info else 0.0
+            overridden = engine.info.tensors_overridden if engine.info else 0
     finally:
         if tools:
             tools.close()
             if tools.mcp_hub is not None:
                 tools.mcp_hub.close()
     if args.json:
-        print_json(_report(turns, load_s))
+        report = _report(turns, load_s)
+        report["metrics"].update(n_cpu_moe=args.cpu_moe, tensors_overridden=overridden)
+        print_json(report)
     return 0
 
 

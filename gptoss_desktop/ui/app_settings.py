@@ -21,6 +21,7 @@ SCHEMA_VERSION = 1
 FILE_NAME = "settings.json"
 ThemeChoice = Literal["system", "light", "dark"]
 THEMES: tuple[str, ...] = ("system", "light", "dark")
+KV_CACHE_TYPES: tuple[str, ...] = ("f16", "q8_0")  # as core.engine.options
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,8 @@ class AppSettings:
     n_gpu_layers: int = -1
     #: Layers whose MoE experts stay in RAM (llama.cpp --n-cpu-moe); the settings slider.
     n_cpu_moe: int = 0
+    #: The KV cache type for the next load: "f16" (full precision) or "q8_0" (compact).
+    kv_cache_type: str = "f16"
     #: Chat ids open when the app closed (first: the shown one).
     last_chat_id: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -58,6 +61,8 @@ class AppSettings:
             known.pop("theme", None)
         if "model_paths" in known:
             known["model_paths"] = tuple(str(p) for p in known["model_paths"] or ())
+        if known.get("kv_cache_type") not in KV_CACHE_TYPES:
+            known.pop("kv_cache_type", None)
         for key, kind in (("first_run_done", bool), ("n_gpu_layers", int), ("n_cpu_moe", int)):
             if key in known and not isinstance(known[key], kind):
                 known.pop(key)

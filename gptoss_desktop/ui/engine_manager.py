@@ -63,6 +63,7 @@ class EngineManager(QObject):
         n_threads: int | None = None,
         n_gpu_layers: int = -1,
         n_cpu_moe: int = 0,
+        kv_cache_type: str = "f16",
         demo_path: Path | None = None,
         worker_env: dict[str, str] | None = None,
         parent: QObject | None = None,
@@ -72,6 +73,7 @@ class EngineManager(QObject):
         self.n_threads = n_threads
         self.n_gpu_layers = n_gpu_layers
         self.n_cpu_moe = n_cpu_moe
+        self.kv_cache_type = kv_cache_type
         self._loading_client: EngineClient | None = None
         self._cancel_requested = False
         self.demo_path = demo_path
@@ -115,6 +117,7 @@ class EngineManager(QObject):
             n_threads=self.n_threads,
             n_gpu_layers=self.n_gpu_layers,
             n_cpu_moe=self.n_cpu_moe,
+            kv_cache_type=self.kv_cache_type,  # type: ignore[arg-type]
         )
         self._cancel_requested = False
 

@@ -467,7 +467,7 @@ class LibraryActions(QObject):
     def show_compare(self) -> None:
         """Compare mode, a page beside the chat, offering the models the picker knows."""
         if self.compare_page is None:
-            from gptoss_desktop.core.compare.runner import ColumnSetup
+            from gptoss_desktop.core.compare.runner import ColumnSetup, CompareSettings
             from gptoss_desktop.ui.compare import CompareView
 
             picker = self.p.model_picker
@@ -475,7 +475,11 @@ class LibraryActions(QObject):
                 ColumnSetup(Path(str(picker.combo.itemData(i))), label=picker.combo.itemText(i))
                 for i in range(picker.combo.count())
             ]
-            self.compare_page = CompareView(self.p.store, models, parent=self.p.parent)
+            # The experts slider's setting goes to gpt-oss columns too (0: the plan decides).
+            settings = CompareSettings(n_cpu_moe=self.app_settings.n_cpu_moe or None)
+            self.compare_page = CompareView(
+                self.p.store, models, settings=settings, parent=self.p.parent
+            )
             self.p.stack.addWidget(self.compare_page)
         self.p.stack.setCurrentWidget(self.compare_page)
         for dock in self.p.side_docks:  # the chat's panels; back with View > Chat

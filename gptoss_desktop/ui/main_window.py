@@ -9,6 +9,7 @@ package is present, is a second page of the central stack.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,7 @@ class MainWindow(QMainWindow):
             n_threads=app_settings.n_threads,
             n_gpu_layers=app_settings.n_gpu_layers,
             n_cpu_moe=app_settings.n_cpu_moe,
+            kv_cache_type=app_settings.kv_cache_type,
             demo_path=resources.demo_model,
             worker_env=worker_env,
             parent=self,
@@ -226,6 +228,8 @@ class MainWindow(QMainWindow):
         self.engines.sig_progress.connect(self.model_picker.set_progress)
         self.model_picker.sig_cancel_load.connect(self.engines.cancel_load)
         self.settings_panel.sig_cpu_moe.connect(self._on_cpu_moe)
+        self.settings_panel.set_kv_cache_type(self.engines.kv_cache_type)
+        self.settings_panel.sig_kv_cache.connect(self._on_kv_cache)
         self.engines.sig_load_failed.connect(lambda _p, exc: self.banner.show_error(exc))
         self.first_run.sig_demo.connect(lib.start_with_demo)
         self.first_run.sig_import.connect(lib.ask_import_model)
@@ -391,6 +395,14 @@ class MainWindow(QMainWindow):
         """The experts slider: used by the next load, remembered in the app settings."""
         self.engines.n_cpu_moe = n
         self.library.save_settings(n_cpu_moe=n)
+        page = self.library.compare_page
+        if page is not None:  # compare columns of mixture-of-experts models use it too
+            page.settings = replace(page.settings, n_cpu_moe=n or None)
+
+    def _on_kv_cache(self, kind: str) -> None:
+        """The KV cache choice: used by the next load, remembered in the app settings."""
+        self.engines.kv_cache_type = kind
+        self.library.save_settings(kv_cache_type=kind)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Say that it is closing, stop a generation cleanly, stop the workers, then close."""

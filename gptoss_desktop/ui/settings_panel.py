@@ -26,12 +26,14 @@ from PySide6.QtWidgets import (
 from gptoss_desktop.core.store.records import ChatSettings
 
 CONTEXT_CHOICES = (2048, 4096, 8192, 16384, 32768, 65536, 131072)
+KV_CACHE_CHOICES = (("f16", "full precision (f16)"), ("q8_0", "compact (q8_0)"))
 
 
 class SettingsPanel(QWidget):
     sig_changed = Signal(object)  # ChatSettings
     sig_reload_context = Signal(int)  # load the model again with this context length
     sig_cpu_moe = Signal(int)  # layers whose MoE experts stay in RAM (applies at the next load)
+    sig_kv_cache = Signal(str)  # KV cache type, "f16" or "q8_0" (applies at the next load)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -84,6 +86,21 @@ class SettingsPanel(QWidget):
         self.context_note.hide()
         form.addRow("", self.context_note)
         self._context_limit: int | None = None
+        # The KV cache type: q8_0 takes about half the memory of f16 (long contexts).
+        self.kv_cache = QComboBox()
+        for value, text in KV_CACHE_CHOICES:
+            self.kv_cache.addItem(text, value)
+        self.kv_cache.setAccessibleName("KV cache type")
+        self.kv_cache.setToolTip(
+            "How the model's memory of the conversation is stored (applies at the next load)"
+        )
+        form.addRow("KV cache", self.kv_cache)
+        self.kv_cache_note = QLabel("")
+        self.kv_cache_note.setObjectName("Muted")
+        self.kv_cache_note.setWordWrap(True)
+        self.kv_cache_note.setAccessibleName("KV cache note")
+        form.addRow("", self.kv_cache_note)
+        self.kv_cache.currentIndexChanged.connect(self._kv_cache_chosen)
         self.seed = QSpinBox()
         self.seed.setRange(-1, 2**31 - 1)
         self.seed.setSpecialValueText("random")
@@ -107,6 +124,7 @@ class SettingsPanel(QWidget):
         form.addRow("", self.cpu_moe_label)
         self.cpu_moe.valueChanged.connect(self._cpu_moe_moved)
         self._plan: tuple[Any, int, bool] | None = None  # (shape, n_ctx, has a GPU)
+        self._update_kv_cache_note()
         outer.addStretch(1)
         self._settings = ChatSettings()
         self._loading = False
@@ -196,6 +214,45 @@ class SettingsPanel(QWidget):
         self.cpu_moe.blockSignals(False)
         self.cpu_moe.setEnabled(moe)
         self._update_cpu_moe_label()
+        self._update_kv_cache_note()
+
+    def kv_cache_type(self) -> str:
+        return str(self.kv_cache.currentData())
+
+    def set_kv_cache_type(self, value: str) -> None:
+        """Show the saved choice (no signal)."""
+        index = self.kv_cache.findData(value)
+        self.kv_cache.blockSignals(True)
+        self.kv_cache.setCurrentIndex(max(0, index))
+        self.kv_cache.blockSignals(False)
+        self._update_kv_cache_note()
+        self._update_cpu_moe_label()
+
+    def _kv_cache_chosen(self, _index: int) -> None:
+        self._update_kv_cache_note()
+        self._update_cpu_moe_label()
+        self.sig_kv_cache.emit(self.kv_cache_type())
+
+    def _update_kv_cache_note(self) -> None:
+        """What the choice costs, with the loaded model's figures when there is one."""
+        from gptoss_desktop.core.units import format_bytes
+
+        compact = self.kv_cache_type() == "q8_0"
+        text = (
+            "About half the KV memory, slightly lower quality"
+            if compact
+            else "Full quality; compact (q8_0) takes about half the KV memory"
+        )
+        if self._plan is not None:
+            shape, n_ctx, _gpu = self._plan
+            full, small = (shape.kv_bytes(n_ctx, kv_cache_type=t) for t in ("f16", "q8_0"))
+            text += (
+                f": {format_bytes(small)} instead of {format_bytes(full)}"
+                if compact
+                else f" ({format_bytes(full)}, or {format_bytes(small)} compact)"
+            )
+            text += f" at {n_ctx:,} tokens"
+        self.kv_cache_note.setText(text + "; applies at the next load")
 
     def _cpu_moe_moved(self, value: int) -> None:
         self._update_cpu_moe_label()
@@ -209,7 +266,7 @@ class SettingsPanel(QWidget):
             return
         shape, n_ctx, has_gpu = self._plan
         n = self.cpu_moe.value()
-        gpu, ram = cpu_moe_split(shape, n_ctx, n)
+        gpu, ram = cpu_moe_split(shape, n_ctx, n, kv_cache_type=self.kv_cache_type())
         text = f"{n} of {shape.n_layer} layers in RAM: GPU {gpu / GiB:.1f} GiB, RAM {ram / GiB:.1f} GiB"
         if not has_gpu:
             text += " (CPU only here: every weight is in RAM anyway)"

@@ -158,6 +158,7 @@ class _LoadLog:
     def __init__(self) -> None:
         self.overridden = 0
         self.buffers: dict[str, int] = {}
+        self.problem = ""  # why llama.cpp refused the context, when it says so
         self.callback = llama_cpp.llama_log_callback(self._on)
 
     def _on(self, level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
@@ -165,6 +166,8 @@ class _LoadLog:
         line = text.decode("utf-8", "replace")
         if "buffer type overridden" in line:
             self.overridden += 1
+        if "does not divide n_embd_head" in line:  # a quantized KV cache the heads cannot hold
+            self.problem = line.strip()
         m = _BUFFER_RE.search(line)
         if m:
             key = f"{m.group(1)} {m.group(2)}"
@@ -252,6 +255,8 @@ class LoadedModel:
         except ValueError as exc:
             if self._cancel.is_set():
                 raise LoadCancelled("the load was cancelled") from None
+            if self._log.problem:
+                raise ValueError(f"{exc}: {self._log.problem}") from None
             raise exc
         finally:
             llama_cpp.llama_log_set(_quiet_log, ctypes.c_void_p(0))

@@ -68,3 +68,12 @@ def test_load_shows_progress_can_be_cancelled_and_plans_expert_offload(
     slider.setValue(1)
     assert w.engines.n_cpu_moe == 1  # the next load keeps layer 0's experts in RAM
     qtbot.waitUntil(lambda: w.app_settings.n_cpu_moe == 1)
+
+    # Compare mode: the slider's setting reaches the columns' settings (0: the plan decides).
+    w.library.show_compare()
+    page = w.library.compare_page
+    assert page.shared_settings().n_cpu_moe == 1
+    slider.setValue(2)
+    assert page.shared_settings().n_cpu_moe == 2
+    slider.setValue(0)
+    assert page.shared_settings().n_cpu_moe is None

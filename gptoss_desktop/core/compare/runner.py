@@ -51,6 +51,7 @@ from gptoss_desktop.core.errors import GptossError, WorkerCrashed
 from gptoss_desktop.core.harmony.cancel import CancelToken
 from gptoss_desktop.core.harmony.parse import ContentDelta
 from gptoss_desktop.core.harmony.session import GenerationFinished
+from gptoss_desktop.core.library.fit import MemoryInfo
 from gptoss_desktop.core.templating.templates import ChatMessage
 
 MAX_COLUMNS = 4
@@ -85,6 +86,7 @@ class CompareRun:
         listener: Listener | None = None,
         estimator: MemoryEstimator = default_memory_estimate,
         available_memory: int | None = None,
+        memory: MemoryInfo | None = None,
         rng: random.Random | None = None,
     ) -> None:
         if not 1 <= len(columns) <= MAX_COLUMNS:
@@ -95,6 +97,7 @@ class CompareRun:
         self._listener = listener or (lambda update: None)
         self._estimator = estimator
         self._available = available_memory
+        self._memory = memory  # RAM and GPU (the worker's backend report): plans offload
         rng = rng or random.Random()
         seed = self.settings.sampling.seed
         self.seed: int = seed if seed is not None else rng.randrange(1 << 31)
@@ -141,6 +144,8 @@ class CompareRun:
                 available=self._available,
                 n_threads=self.settings.n_threads,
                 already_loaded=[self.pool.is_loaded(i, p) for i, p in enumerate(paths)],
+                memory=self._memory,
+                n_cpu_moe=self.settings.n_cpu_moe,
             )
         except Exception as exc:  # an estimator's bug: run one by one, and say so
             _log.exception("compare planning failed")
@@ -222,7 +227,13 @@ class CompareRun:
         if cancel.cancelled:
             return self._result(pos, "cancelled")
         self._set_state(pos, "loading", f"loading {setup.name}")
-        options = LoadOptions(n_ctx=self.settings.n_ctx, n_threads=n_threads)
+        n_gpu_layers, n_cpu_moe = self.plan.offload(pos)
+        options = LoadOptions(
+            n_ctx=self.settings.n_ctx,
+            n_threads=n_threads,
+            n_gpu_layers=n_gpu_layers,
+            n_cpu_moe=n_cpu_moe,
+        )
         sampling = self.sampling_for(pos)
         max_tokens = setup.max_tokens or self.settings.max_tokens
         meter = LiveMeter(n_threads=n_threads)
@@ -259,6 +270,8 @@ class CompareRun:
             "max_tokens": max_tokens,
             "n_ctx": self.settings.n_ctx,
             "n_threads": n_threads,
+            "n_gpu_layers": n_gpu_layers,
+            "n_cpu_moe": n_cpu_moe,
             "format": str(getattr(session, "format", "harmony")),
         }
         answer: list[str] = []

@@ -5,6 +5,11 @@ bytes). The default is the library's fit estimate (weights + KV cache for the co
 from the bounded GGUF header reader), or file size x 1.2 plus a KV allowance when the header
 cannot be read. Threads are divided between concurrent workers:
 ``n_threads = max(1, cores // n_concurrent)``.
+
+With a GPU (``memory``: the library's :class:`MemoryInfo` from the worker's backend report),
+each column gets the library's load plan: the layers to offload and, for mixture-of-experts
+models on a small GPU, the layers whose experts stay in RAM (``n_cpu_moe``); concurrent
+columns share the GPU's free memory equally. A set ``n_cpu_moe`` (the app's setting) wins.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -20,8 +25,10 @@ from gptoss_desktop.core.compare.metrics import format_bytes
 from gptoss_desktop.core.errors import GptossError
 from gptoss_desktop.core.library.fit import (
     DEFAULT_KV_BYTES_PER_TOKEN,
+    MemoryInfo,
     ModelShape,
     detect_memory,
+    estimate_fit,
     required_bytes,
 )
 from gptoss_desktop.core.library.gguf_info import read_gguf_info
@@ -41,10 +48,17 @@ class SchedulePlan:
     n_threads: tuple[int, ...]  # per column
     estimates: tuple[int, ...]  # bytes per column
     available: int | None
+    n_gpu_layers: tuple[int, ...] = ()  # per column (empty: 0, CPU only)
+    n_cpu_moe: tuple[int, ...] = ()  # per column: layers whose MoE experts stay in RAM
 
     @property
     def concurrent(self) -> bool:
         return self.mode == "concurrent"
+
+    def offload(self, position: int) -> tuple[int, int]:
+        """(n_gpu_layers, n_cpu_moe) for the column's load options."""
+        gpu = self.n_gpu_layers[position] if self.n_gpu_layers else 0
+        return gpu, self.n_cpu_moe[position] if self.n_cpu_moe else 0
 
 
 def default_memory_estimate(path: Path, n_ctx: int) -> int:
@@ -60,6 +74,24 @@ def default_memory_estimate(path: Path, n_ctx: int) -> int:
             return 0  # a missing file: its column reports the error when it loads
         return int(size * FILE_OVERHEAD) + DEFAULT_KV_BYTES_PER_TOKEN * n_ctx
     return required_bytes(shape, n_ctx)
+
+
+def plan_offload(
+    path: Path, n_ctx: int, memory: MemoryInfo | None, n_cpu_moe: int | None = None
+) -> tuple[int, int]:
+    """(n_gpu_layers, n_cpu_moe) for one column: the library's fit plan on ``memory``'s GPU
+    (CPU only without one); ``n_cpu_moe`` set: that many layers' experts in RAM (MoE only)."""
+    try:
+        shape = ModelShape.from_gguf(read_gguf_info(path))
+    except (GptossError, OSError):
+        return 0, 0  # its column reports the problem when it loads
+    layers = moe = 0
+    if memory is not None and (memory.gpu_total or memory.gpu_free):
+        fit = estimate_fit(shape, memory, n_ctx)
+        layers, moe = fit.suggested_gpu_layers, fit.suggested_cpu_moe
+    if n_cpu_moe is not None:
+        moe = min(max(0, n_cpu_moe), shape.n_layer or 0) if shape.expert_bytes else 0
+    return layers, moe
 
 
 def available_memory_bytes() -> int | None:
@@ -85,11 +117,14 @@ def plan_schedule(
     cores: int | None = None,
     n_threads: int | None = None,
     already_loaded: Sequence[bool] | None = None,
+    memory: MemoryInfo | None = None,
+    n_cpu_moe: int | None = None,
 ) -> SchedulePlan:
     """Concurrent when every model fits at once (or ``choice`` says so), else sequential.
 
     ``already_loaded[i]`` marks a column whose model is in memory now: its estimate is
     already outside ``available``. ``n_threads`` fixes the thread count of every column.
+    ``memory`` (with a GPU) and ``n_cpu_moe`` give each column its offload (:func:`plan_offload`).
     """
     n = len(model_paths)
     estimates = tuple(estimator(Path(p), n_ctx) for p in model_paths)
@@ -119,4 +154,11 @@ def plan_schedule(
             f"only {format_bytes(free)} is free"
         )
     per_column = n_threads or threads_for(n if mode == "concurrent" else 1, cores)
-    return SchedulePlan(mode, reason, (per_column,) * n, estimates, free)
+    gpu = memory
+    if gpu is not None and mode == "concurrent" and n > 1:  # the columns share one GPU
+        gpu = replace(gpu, gpu_free=gpu.gpu_free // n, gpu_total=gpu.gpu_total // n)
+    offload = [plan_offload(Path(p), n_ctx, gpu, n_cpu_moe) for p in model_paths]
+    return SchedulePlan(
+        mode, reason, (per_column,) * n, estimates, free,
+        tuple(g for g, _ in offload), tuple(m for _, m in offload),
+    )  # fmt: skip

@@ -48,6 +48,8 @@ class CompareSettings:
     reasoning_effort: str = "medium"
     schedule: ScheduleChoice = "auto"
     n_threads: int | None = None  # None: divided between concurrent workers
+    #: Layers whose MoE experts stay in RAM (the app's setting); None: the memory plan decides.
+    n_cpu_moe: int | None = None
     blind: bool = False
 
 

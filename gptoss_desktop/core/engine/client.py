@@ -111,8 +111,9 @@ class EngineClient:
                     details="\n".join(self.stderr_tail()),
                 ) from None
             if exc.kind == "load_failed":
+                tail = [*self.stderr_tail(), exc.message]  # the worker's own words come last
                 raise ModelFileError(
-                    path, _load_problem(self.stderr_tail()), details="\n".join(self.stderr_tail())
+                    path, _load_problem(tail), details="\n".join(self.stderr_tail())
                 ) from None
             raise
         except WorkerCrashed as exc:
@@ -402,6 +403,11 @@ def _load_problem(stderr: list[str]) -> str:
             "?",
         )
         return f"model architecture '{arch}' is not supported by this llama.cpp build"
+    if "cache type" in text and "does not divide n_embd_head" in text:
+        return (
+            "its attention heads are too small for the compact (q8_0) KV cache; "
+            "choose the full-precision (f16) KV cache"
+        )
     if "failed to allocate" in text or "out of memory" in text:
         return "not enough memory to load it; choose a smaller context or model"
     reason = next(

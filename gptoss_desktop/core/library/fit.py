@@ -512,10 +512,12 @@ def plan_text(plan: dict[str, Any]) -> str:
     )
 
 
-def cpu_moe_split(shape: ModelShape, n_ctx: int, n_cpu_moe: int) -> tuple[int, int]:
+def cpu_moe_split(
+    shape: ModelShape, n_ctx: int, n_cpu_moe: int, *, kv_cache_type: str = "f16"
+) -> tuple[int, int]:
     """(GPU bytes, RAM bytes) with every layer offloaded and the experts of the first
     ``n_cpu_moe`` layers kept in RAM: what the settings slider shows for each position."""
-    kv = shape.kv_bytes(n_ctx)
+    kv = shape.kv_bytes(n_ctx, kv_cache_type=kv_cache_type)
     gpu = shape.weights_bytes + kv + shape.compute_bytes(n_ctx, on_gpu=True)
     moved = min(max(0, n_cpu_moe), shape.n_layer or 0) * shape.expert_layer_bytes()
     return gpu - moved, shape.runtime_bytes() + moved

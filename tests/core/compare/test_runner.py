@@ -225,3 +225,53 @@ def test_a_failing_estimator_falls_back_to_one_by_one(pool: EnginePool) -> None:
     assert run.plan is not None and run.plan.mode == "sequential"
     assert "memory estimate failed (estimator bug)" in run.plan.reason
     assert [r.state for r in results] == ["done", "done"]
+
+
+def _gpu_short_by(shape, n_ctx: int, layers: float):
+    """A GPU whose free memory holds all but ``layers`` layers' experts of the model."""
+    from gptoss_desktop.core.library.fit import GPU_HEADROOM, MemoryInfo, estimate_fit
+
+    ram = MemoryInfo(total_ram=1 << 40, available_ram=1 << 40, gpu_total=1 << 40, gpu_free=1 << 40)
+    need = estimate_fit(shape, ram, n_ctx).gpu_needed_bytes
+    free = int((need - layers * shape.expert_layer_bytes()) / GPU_HEADROOM)
+    return replace(ram, gpu_total=free, gpu_free=free, gpu_name="small GPU")
+
+
+def test_gptoss_column_loads_with_the_planned_expert_offload() -> None:
+    """A gpt-oss column on a GPU too small for it: the column's LoadOptions carry the fit
+    plan's n_cpu_moe, and llama.cpp keeps those layers' experts in RAM (CPU build: logged)."""
+    from gptoss_desktop.core.compare.engines import start_engine
+    from gptoss_desktop.core.library.fit import ModelShape, estimate_fit
+    from gptoss_desktop.core.library.gguf_info import read_gguf_info
+
+    model = project_model("tiny-gptoss-random.gguf")  # 4 layers, MXFP4 experts
+    shape = ModelShape.from_gguf(read_gguf_info(model))
+    memory = _gpu_short_by(shape, SETTINGS.n_ctx, 1.5)
+    planned = estimate_fit(shape, memory, SETTINGS.n_ctx).suggested_cpu_moe
+    assert planned == 2  # all but 1.5 layers' experts fit: 2 layers keep theirs in RAM
+    started: list = []
+
+    def factory(path, options):
+        started.append(options)
+        return start_engine(path, options)
+
+    with EnginePool(factory) as pool:
+        columns = [ColumnSetup(model, "gpt-oss")]
+        settings = replace(SETTINGS, max_tokens=8)
+        run = CompareRun(columns, settings, pool=pool, available_memory=1 << 40, memory=memory)
+        run.start("Hello")
+        (result,) = run.wait(120)
+        assert result.state == "done", result.error
+        assert run.plan is not None and run.plan.offload(0) == (-1, 2)
+        assert started[0].n_cpu_moe == 2 and started[0].n_gpu_layers == -1
+        assert pool.get(0).info.tensors_overridden == 6  # gate, up and down of layers 0 and 1
+        assert result.settings["n_cpu_moe"] == 2
+
+        # The app's own setting wins over the plan.
+        run = CompareRun(
+            columns, replace(settings, n_cpu_moe=1), pool=pool, available_memory=1 << 40,
+            memory=memory,
+        )  # fmt: skip
+        run.start("Hello")
+        assert run.wait(120)[0].state == "done"
+        assert started[-1].n_cpu_moe == 1 and pool.get(0).info.tensors_overridden == 3

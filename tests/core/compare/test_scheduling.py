@@ -105,3 +105,34 @@ def test_full_size_gptoss_and_a_small_model_on_24_gb_run_together_only_when_they
     assert together.mode == "concurrent" and together.n_threads == (1, 1)
     apart = plan_schedule(paths, 4096, estimator=lambda p, _n: sizes[p], available=14 * GiB)
     assert apart.mode == "sequential" and "only" in apart.reason
+
+
+def test_offload_plan_per_column_shares_the_gpu_and_leaves_dense_models_alone() -> None:
+    from dataclasses import replace
+
+    from gptoss_desktop.core.library.fit import GPU_HEADROOM, MemoryInfo, ModelShape, estimate_fit
+    from gptoss_desktop.core.library.gguf_info import read_gguf_info
+    from tests.helpers import project_model
+
+    moe, dense = project_model("tiny-gptoss-random.gguf"), project_model("tiny-harmony.gguf")
+    shape = ModelShape.from_gguf(read_gguf_info(moe))
+    big = MemoryInfo(total_ram=1 << 40, available_ram=1 << 40, gpu_total=1 << 40, gpu_free=1 << 40)
+    need = estimate_fit(shape, big, 2048).gpu_needed_bytes
+    share = int((need - 1.5 * shape.expert_layer_bytes()) / GPU_HEADROOM)  # 1.5 layers short
+    gpu = replace(big, gpu_total=share * 2, gpu_free=share * 2)  # holds one copy whole, not two
+
+    alone = plan_schedule(
+        [moe, dense], 2048, estimator=fixed(1), available=GB, choice="sequential", memory=gpu
+    )
+    assert alone.offload(0) == (-1, 0) and alone.offload(1)[1] == 0
+    shared = plan_schedule([moe, moe], 2048, estimator=fixed(1), available=GB, memory=gpu)
+    assert shared.concurrent
+    half = replace(gpu, gpu_total=share, gpu_free=share)  # each column's share of the GPU
+    assert estimate_fit(shape, half, 2048).suggested_cpu_moe == 2
+    assert shared.offload(0) == shared.offload(1) == (-1, 2)
+    # CPU only (no GPU reported): nothing offloaded, nothing planned
+    cpu = plan_schedule([moe, dense], 2048, estimator=fixed(1), available=GB)
+    assert cpu.offload(0) == cpu.offload(1) == (0, 0)
+    # the app's setting: for the MoE model only, at most its layer count
+    fixed_moe = plan_schedule([moe, dense], 2048, estimator=fixed(1), available=GB, n_cpu_moe=9)
+    assert fixed_moe.offload(0) == (0, 4) and fixed_moe.offload(1) == (0, 0)
