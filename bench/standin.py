@@ -45,6 +45,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from tests.data.modelgen.gguf_models import add_gptoss_hparams  # noqa: E402 (after the path)
+
 GENERATOR_VERSION = 1  # bump when the bytes written change
 O200K_SHA256 = "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d"
 N_VOCAB = 201088
@@ -309,24 +311,7 @@ def write_standin(
     )
     w.add_license("Apache-2.0")
     w.add_file_type(gguf.LlamaFileType.MOSTLY_MXFP4_MOE)
-    w.add_context_length(s.n_ctx_train)
-    w.add_embedding_length(s.n_embd)
-    w.add_block_count(s.n_layer)
-    w.add_feed_forward_length(s.n_ff_exp)
-    w.add_head_count(s.n_head)
-    w.add_head_count_kv(s.n_head_kv)
-    w.add_key_length(s.head_dim)
-    w.add_value_length(s.head_dim)
-    w.add_rope_dimension_count(s.head_dim)
-    w.add_layer_norm_rms_eps(1e-5)
-    w.add_expert_count(s.n_expert)
-    w.add_expert_used_count(s.n_expert_used)
-    w.add_expert_feed_forward_length(s.n_ff_exp)
-    w.add_sliding_window(s.sliding_window)
-    w.add_rope_freq_base(s.rope_base)
-    w.add_rope_scaling_type(gguf.RopeScalingType.YARN)
-    w.add_rope_scaling_factor(s.n_ctx_train / s.yarn_orig_ctx)
-    w.add_rope_scaling_orig_ctx_len(s.yarn_orig_ctx)
+    add_gptoss_hparams(w, s)
     w.add_tokenizer_model("gpt2")
     w.add_tokenizer_pre("gpt-4o")
     w.add_token_list(tok.tokens)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import gguf
 import numpy as np
@@ -15,6 +16,29 @@ import numpy as np
 from .vocab import Vocab, add_tokenizer
 
 LICENSE = "Apache-2.0"
+
+
+def add_gptoss_hparams(w: gguf.GGUFWriter, s: Any) -> None:
+    """gpt-oss's hyperparameter keys from a shape with gpt-oss's field names (the tiny random
+    model here, the full-size stand-in of bench/standin.py)."""
+    w.add_context_length(s.n_ctx_train)
+    w.add_embedding_length(s.n_embd)
+    w.add_block_count(s.n_layer)
+    w.add_feed_forward_length(s.n_ff_exp)
+    w.add_head_count(s.n_head)
+    w.add_head_count_kv(s.n_head_kv)
+    w.add_key_length(s.head_dim)
+    w.add_value_length(s.head_dim)
+    w.add_rope_dimension_count(s.head_dim)
+    w.add_layer_norm_rms_eps(1e-5)
+    w.add_expert_count(s.n_expert)
+    w.add_expert_used_count(s.n_expert_used)
+    w.add_expert_feed_forward_length(s.n_ff_exp)
+    w.add_sliding_window(s.sliding_window)
+    w.add_rope_freq_base(s.rope_base)
+    w.add_rope_scaling_type(gguf.RopeScalingType.YARN)
+    w.add_rope_scaling_factor(s.n_ctx_train / s.yarn_orig_ctx)
+    w.add_rope_scaling_orig_ctx_len(s.yarn_orig_ctx)
 
 
 def _common(w: gguf.GGUFWriter, name: str, description: str, file_type: gguf.LlamaFileType) -> None:
@@ -64,24 +88,7 @@ def write_gptoss_random(
         "Random-weight gpt-oss-architecture test model of gptoss-desktop (not trained: output is noise).",
         gguf.LlamaFileType.MOSTLY_MXFP4_MOE,
     )
-    w.add_context_length(s.n_ctx_train)
-    w.add_embedding_length(s.n_embd)
-    w.add_block_count(s.n_layer)
-    w.add_feed_forward_length(s.n_ff_exp)
-    w.add_head_count(s.n_head)
-    w.add_head_count_kv(s.n_head_kv)
-    w.add_key_length(s.head_dim)
-    w.add_value_length(s.head_dim)
-    w.add_rope_dimension_count(s.head_dim)
-    w.add_layer_norm_rms_eps(1e-5)
-    w.add_expert_count(s.n_expert)
-    w.add_expert_used_count(s.n_expert_used)
-    w.add_expert_feed_forward_length(s.n_ff_exp)
-    w.add_sliding_window(s.sliding_window)
-    w.add_rope_freq_base(s.rope_base)
-    w.add_rope_scaling_type(gguf.RopeScalingType.YARN)
-    w.add_rope_scaling_factor(s.n_ctx_train / s.yarn_orig_ctx)
-    w.add_rope_scaling_orig_ctx_len(s.yarn_orig_ctx)
+    add_gptoss_hparams(w, s)
     add_tokenizer(w, vocab)
 
     q_dim, kv_dim = s.n_head * s.head_dim, s.n_head_kv * s.head_dim
