@@ -45,7 +45,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.data.modelgen.gguf_models import add_gptoss_hparams  # noqa: E402 (after the path)
+from gptoss_desktop.core.harmony.o200k import gpt2_byte_chars  # noqa: E402 (after the path)
+from tests.data.modelgen.gguf_models import add_gptoss_hparams  # noqa: E402
 
 GENERATOR_VERSION = 1  # bump when the bytes written change
 O200K_SHA256 = "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d"
@@ -99,19 +100,6 @@ def standin_path(shape: StandinShape = FULL, folder: Path | None = None) -> Path
 # --- tokenizer -------------------------------------------------------------------------------
 
 
-def _bytes_to_unicode() -> dict[int, str]:
-    bs = list(range(ord("!"), ord("~") + 1))
-    bs += list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
-    cs = bs[:]
-    n = 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    return {b: chr(c) for b, c in zip(bs, cs, strict=True)}
-
-
 def _merge_pair(token: bytes, ranks: dict[bytes, int], rank: int) -> tuple[bytes, bytes]:
     """BPE over ``token`` with merges of rank < ``rank`` only; its last two parts."""
     parts = [token[i : i + 1] for i in range(len(token))]
@@ -158,7 +146,7 @@ def o200k_harmony(path: Path | None = None) -> Tokenizer:
         if line:
             b64, r = line.split()
             ranks[base64.b64decode(b64)] = int(r)
-    byte_char = _bytes_to_unicode()
+    byte_char = gpt2_byte_chars()
     by_rank = sorted(ranks.items(), key=lambda kv: kv[1])
     if [r for _, r in by_rank] != list(range(len(by_rank))):
         raise ValueError("o200k ranks are not 0..N-1")

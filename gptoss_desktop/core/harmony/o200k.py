@@ -131,6 +131,12 @@ def _gpt2_chars() -> dict[int, int]:
     return dict(zip(bs, cs, strict=True))
 
 
+def gpt2_byte_chars() -> dict[int, str]:
+    """GPT-2's byte -> printable character mapping as characters (how a GGUF writer spells a
+    token's bytes)."""
+    return {b: chr(c) for b, c in _gpt2_chars().items()}
+
+
 def _decode_table() -> dict[int, int]:
     """``str.translate`` table: a GPT-2 character -> the code point of its byte; a character
     that no byte maps to (a raw space, say) -> U+FFFF, which Latin-1 cannot encode."""
