@@ -5,7 +5,7 @@ from __future__ import annotations
 from keyring.backends import fail
 
 from gptoss_desktop.core.api.keys import KEY_PREFIX, ApiKeyStore
-from tests.api.keychain import MemoryKeychain
+from tests.keychain import MemoryKeychain
 
 
 def test_the_key_is_made_once_kept_in_the_keychain_and_renewed() -> None:

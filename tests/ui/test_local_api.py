@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from tests.api.keychain import memory_keychain as use_memory_keychain
 from tests.helpers import save_screenshot
+from tests.keychain import memory_keychain as use_memory_keychain
 from tests.ui.chat_app import harmony_demo_model, load_model, make_window, send
 
 openai = pytest.importorskip("openai")

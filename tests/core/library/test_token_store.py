@@ -7,32 +7,16 @@ import time
 from pathlib import Path
 
 import pytest
-from keyring.backend import KeyringBackend
 from keyring.backends import chainer, fail, null
 
 from gptoss_desktop.core.errors import TokenStoreError
 from gptoss_desktop.core.library.token_store import TokenStore, backend_refusal
+from tests.keychain import MemoryKeychain
 
 TOKEN = "hf_abcdefghijklmnopqrstuvwxyz0123456789"
 
-
-class MemoryKeychain(KeyringBackend):
-    """A keyring backend that keeps secrets in this object (stands in for the OS keychain)."""
-
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.secrets: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.secrets.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.secrets[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        self.secrets.pop((service, username), None)
+# The test keychains below are never picked by keyring's own detection (see tests/keychain.py):
+# a locked one chosen there would block whichever test first asked for the keychain.
 
 
 class LockedKeychain(MemoryKeychain):
@@ -124,3 +108,29 @@ def test_the_token_is_never_written_to_a_file(tmp_path: Path, monkeypatch, gptos
         assert store.get() == TOKEN
     written = [p for p in tmp_path.rglob("*") if p.is_file() and TOKEN.encode() in p.read_bytes()]
     assert written == []
+
+
+def test_keyrings_own_detection_never_picks_a_test_keychain():
+    """Test keychains register themselves with keyring when defined; detection (which runs in
+    whichever test first asks for the keychain, in any order under pytest-xdist) must not
+    choose them, or a locked one blocks that test."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.helpers import ROOT
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON_KEYRING")}
+    code = (
+        "import tests.core.library.test_token_store, tests.test_selftest, tests.keychain\n"
+        "import keyring\n"
+        "chosen = keyring.get_keyring()\n"
+        "parts = getattr(chosen, 'backends', [chosen])\n"
+        "print(' '.join(type(b).__module__ for b in [chosen, *parts]))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    modules = out.stdout.split()
+    assert modules and not [m for m in modules if m.startswith("tests")], modules

@@ -1,7 +1,9 @@
-"""An in-memory keychain for the local API's key in tests (works headless).
+"""An in-memory keychain for tests (the HF token, the local API's key; works headless).
 
 Its priority raises, so keyring's own backend detection never picks it up in other tests of
-the same process (a backend class registers itself when defined); it is used only where set.
+the same process (a backend class registers itself when defined, and detection runs in
+whichever test first asks for the keychain); it is used only where a test sets or passes it.
+Subclasses inherit that.
 """
 
 from __future__ import annotations
