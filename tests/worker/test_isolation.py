@@ -158,3 +158,31 @@ def test_cli_bad_model_one_line_no_traceback(tmp_path: Path, stories_path: Path,
     assert len(lines) == 1, proc.stderr
     assert lines[0].startswith("error: ") and path.name in lines[0]
     assert "Traceback" not in proc.stderr + proc.stdout
+
+
+def test_closing_the_pipes_under_the_stderr_reader_raises_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Closing a worker (close_pipes) while its stderr reader thread is still reading must not
+    end that thread with an exception (it did: "ValueError: I/O operation on closed file")."""
+    import threading
+    import time
+
+    from gptoss_desktop.core.engine import process
+
+    # A child that writes stderr lines without pause, so the reader is always mid-loop.
+    chatty = [sys.executable, "-c", "import sys\nwhile True: sys.stderr.write('line\\n')"]
+    monkeypatch.setattr(process, "worker_command", lambda: chatty)
+    raised: list[BaseException] = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: raised.append(args.exc_value))
+    for _ in range(5):
+        worker = process.WorkerProcess()
+        deadline = time.monotonic() + 10
+        while not worker.stderr_tail and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert worker.stderr_tail  # the reader is reading
+        worker.close_pipes()
+        worker.kill()
+        worker.drain_stderr(timeout=5.0)
+        assert not worker._err_thread.is_alive()
+    assert raised == []

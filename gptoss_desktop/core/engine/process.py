@@ -85,10 +85,13 @@ class WorkerProcess:
 
     def _read_err(self) -> None:
         assert self.proc.stderr is not None
-        for raw in iter(self.proc.stderr.readline, b""):
-            line = raw.decode("utf-8", "replace").rstrip()
-            if line:
-                self.stderr_tail.append(line)
+        try:
+            for raw in iter(self.proc.stderr.readline, b""):
+                line = raw.decode("utf-8", "replace").rstrip()
+                if line:
+                    self.stderr_tail.append(line)
+        except (OSError, ValueError):  # close_pipes() closed it under us: the tail is complete
+            pass
 
     def send(self, message: dict[str, Any]) -> bool:
         data = encode_frame(message)
