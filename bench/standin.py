@@ -30,11 +30,13 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import hashlib
 import json
 import os
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -162,7 +164,7 @@ def o200k_harmony(path: Path | None = None) -> Tokenizer:
         tokens.append(specials.get(tid, f"<|reserved_{tid}|>"))
         types.append(3)  # CONTROL
     cached.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cached.with_suffix(".partial")
+    tmp = cached.with_name(f"{cached.name}.{os.getpid()}.partial")
     tmp.write_text(json.dumps({"tokens": tokens, "types": types, "merges": merges}), "utf-8")
     os.replace(tmp, cached)
     return Tokenizer(tokens, types, merges)
@@ -284,13 +286,14 @@ def write_standin(
     tokenizer: Tokenizer | None = None,
     quiet: bool = False,
 ) -> Path:
-    """Write the stand-in to ``path`` (atomically: a ``.partial`` file renamed at the end)."""
+    """Write the stand-in to ``path`` (atomically: this process's ``.partial`` file renamed at
+    the end, so a reader never sees half a file)."""
     import gguf
 
     s = shape
     tok = tokenizer or o200k_harmony()
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".partial")
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.partial")
     w = gguf.GGUFWriter(str(tmp), "gpt-oss")
     w.add_name(f"gpt-oss-20b shape stand-in ({s.n_layer} layers, random weights)")
     w.add_description(
@@ -344,11 +347,31 @@ def write_standin(
     return path
 
 
+@contextlib.contextmanager
+def _build_lock(path: Path) -> Iterator[None]:
+    """One builder at a time for ``path`` (parallel test workers ask for the same stand-in);
+    where there is no ``fcntl`` (Windows) each builder writes its own partial file instead."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".lock"), "a+b") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def ensure_standin(shape: StandinShape = FULL, folder: Path | None = None) -> Path:
-    """The cached stand-in of ``shape``, written first if missing."""
+    """The cached stand-in of ``shape``, written first if missing (once, whoever asks)."""
     path = standin_path(shape, folder)
     if not path.is_file():
-        write_standin(path, shape)
+        with _build_lock(path):
+            if not path.is_file():  # another process may have written it while we waited
+                write_standin(path, shape)
     return path
 
 

@@ -11,6 +11,7 @@ merges of rank < r ends in two parts, which are its merge pair.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -68,7 +69,7 @@ def o200k_model(cache_dir: Path, ranked: Sequence[bytes]) -> Path:
     if path.is_file():
         return path
     cache_dir.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # parallel test workers may race
     write_gptoss_random(tmp, o200k_vocab(ranked), seed=0, shape=SHAPE)
     tmp.replace(path)
     return path
