@@ -14,6 +14,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from gptoss_desktop.core.chat.thread import (
     DisplayTurn,
     ThreadSnapshot,
+    continue_thread,
     delete_turn,
     group_turns,
     load_thread,
@@ -301,9 +302,10 @@ class ChatController(QObject):
             QTimer.singleShot(0, self, lambda: self._emit_context(used))  # its own turn of the loop
         self.sig_busy.emit(False)
         if outcome.conversation_id is not None:
-            store, cid = self.store, outcome.conversation_id
+            store, cid, shown = self.store, outcome.conversation_id, self.snapshot
+            rows = [*outcome.created, *outcome.rows]
             self.tasks.submit(
-                lambda: load_thread(store, cid),
+                lambda: continue_thread(store, shown, cid, rows),
                 lambda s: self._synced(s, outcome),
                 self.sig_error.emit,
             )

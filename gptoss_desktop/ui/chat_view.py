@@ -19,6 +19,7 @@ from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
 
+from gptoss_desktop.core.chat.recorder import RowDelta, RowEnded, RowStarted, RowUpdate
 from gptoss_desktop.core.chat.thread import DisplayTurn, ThreadSnapshot
 from gptoss_desktop.core.store.records import Message
 from gptoss_desktop.ui.assistant_turn import AssistantTurnWidget
@@ -231,20 +232,19 @@ class ChatView(QScrollArea):
         self._stick = True
         return w
 
-    def apply(self, items: Sequence[tuple[Any, ...]]) -> None:
-        """Apply drained stream items to the live turn."""
+    def apply(self, updates: Sequence[RowUpdate]) -> None:
+        """Apply the turn's drained row updates to the live turn (the user's own message is
+        already shown, so :class:`RowCreated` needs nothing)."""
         w = self.current
         if w is None:
             return
-        for item in items:
-            kind = item[0]
-            if kind == "start":
-                row: Message = item[1]
-                w.add_part(row)
-            elif kind == "delta":
-                w.append(item[1], item[2])
-            elif kind == "end":
-                w.end_part(item[1], item[2])
+        for update in updates:
+            if isinstance(update, RowStarted):
+                w.add_part(update.message)
+            elif isinstance(update, RowDelta):
+                w.append(update.message_id, update.text)
+            elif isinstance(update, RowEnded):
+                w.end_part(update.message_id, update.status)
 
     def commit_live(self) -> None:
         """Move the finished live turn(s) to the history container."""

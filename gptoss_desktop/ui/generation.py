@@ -18,7 +18,13 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, Signal
 
 from gptoss_desktop.core.api.gate import EngineGate, GateCancelled
-from gptoss_desktop.core.chat.recorder import SAVE_INTERVAL_S, TurnRecorder, channel_of
+from gptoss_desktop.core.chat.recorder import (
+    SAVE_INTERVAL_S,
+    RowCreated,
+    TurnRecorder,
+    channel_of,
+    coalesce,
+)
 from gptoss_desktop.core.store.records import ChatSettings, Message
 from gptoss_desktop.core.store.store import Store
 from gptoss_desktop.ui.inbox import GuiInbox
@@ -49,14 +55,15 @@ class JobOutcome:
     conversation_id: int | None = None
     result: TurnResult | None = None
     error: BaseException | None = None
+    #: The rows ``prepare`` added (the user's message), then the answer's rows as saved.
+    created: tuple[Message, ...] = ()
     rows: list[Message] = field(default_factory=list)
     cancelled: bool = False
 
 
 class StreamBuffer(GuiInbox):
-    """View updates from the job thread to the main thread (a :class:`GuiInbox`, deltas of one
-    message coalesced). Items: ``("created", Message)``, ``("start", Message)``,
-    ``("delta", message_id, text)``, ``("end", message_id, status)``."""
+    """The turn's row updates (:data:`~gptoss_desktop.core.chat.recorder.RowUpdate`) from the
+    job thread to the main thread (a :class:`GuiInbox`; deltas of one row coalesced)."""
 
     def __init__(
         self,
@@ -64,17 +71,6 @@ class StreamBuffer(GuiInbox):
         parent: QObject | None = None,
     ) -> None:
         super().__init__(FLUSH_MS, deliver, merge=coalesce, parent=parent)
-
-
-def coalesce(items: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    """Merge consecutive deltas of the same message into one (one view append per flush)."""
-    out: list[tuple[Any, ...]] = []
-    for item in items:
-        if item[0] == "delta" and out and out[-1][0] == "delta" and out[-1][1] == item[1]:
-            out[-1] = ("delta", item[1], out[-1][2] + item[2])
-        else:
-            out.append(item)
-    return out
 
 
 class GenerationJob(QObject):
@@ -134,8 +130,9 @@ class GenerationJob(QObject):
         try:
             prepared = self._prepare()
             outcome.conversation_id = prepared.conversation_id
+            outcome.created = prepared.created
             for row in prepared.created:
-                self.buffer.push(("created", row))
+                self.buffer.push(RowCreated(row))
             recorder = self._recorder = TurnRecorder(
                 self.store,
                 prepared.conversation_id,

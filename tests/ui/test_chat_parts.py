@@ -83,16 +83,18 @@ def test_streaming_appends_to_the_last_box_and_rerenders_at_fences(qtbot) -> Non
 
 
 def test_stream_buffer_coalesces_deltas_per_message() -> None:
+    from gptoss_desktop.core.chat.recorder import RowDelta, RowEnded
+
     buf = StreamBuffer()
     for item in [
-        ("delta", 1, "a"),
-        ("delta", 1, "b"),
-        ("end", 1, "complete"),
-        ("delta", 2, "c"),
-        ("delta", 2, "d"),
+        RowDelta(1, "a"),
+        RowDelta(1, "b"),
+        RowEnded(1, "complete"),
+        RowDelta(2, "c"),
+        RowDelta(2, "d"),
     ]:
         buf.push(item)
-    assert buf.drain() == [("delta", 1, "ab"), ("end", 1, "complete"), ("delta", 2, "cd")]
+    assert buf.drain() == [RowDelta(1, "ab"), RowEnded(1, "complete"), RowDelta(2, "cd")]
     assert buf.drain() == []
 
 

@@ -27,9 +27,12 @@ Public API (import from the submodules named):
   from any thread stops it; ``count_tokens(history, settings)`` sizes a prompt.
   ContextOverflow when the prompt would not fit.
 - **Saving a turn** (:mod:`.recorder`): ``TurnRecorder(store, chat_id, parent_id,
-  on_update=...)`` is an ``emit``: it writes each part as it streams.
+  on_update=...)`` is an ``emit``: it writes each part as it streams and calls ``on_update``
+  with typed row updates (``RowStarted`` / ``RowDelta`` / ``RowEnded``; ``coalesce`` merges
+  deltas).
 - **The thread** (:mod:`.thread`): ``load_thread(store, chat_id)`` -> ``ThreadSnapshot`` of
-  ``DisplayTurn`` (the store's one turn-grouping rule), versions, switch and delete.
+  ``DisplayTurn`` (the store's one turn-grouping rule), versions, switch and delete;
+  ``continue_thread(store, shown, chat_id, rows)`` after a turn, without reading it again.
 - **Tools** (:mod:`.tools`): ``ChatTools(paths, chat_key, ask=..., human=...)`` holds a
   chat's python sandbox, browser and functions; ``toolbox(ChatToolConfig, ToolPreferences)``
   assembles a turn's ``ToolBox``; ``add_function(spec, handler)`` adds a function tool

@@ -3,15 +3,16 @@
 :class:`TurnRecorder` takes a turn's events (:mod:`.events`) on the turn's thread and writes
 each part as a message row with a :class:`StreamingWriter` (committed at least every
 ``interval_s``, so a kill -9 loses at most that), under the message it answers and sharing one
-``turn_id``. Every change goes to ``on_update`` as a view item: ``("start", Message)``,
-``("delta", message_id, text)``, ``("end", message_id, status)``; front ends show them (the
-chat window hands them to its GUI thread, the API server streams them).
+``turn_id``. Every change goes to ``on_update`` as a typed row update (:data:`RowUpdate`):
+:class:`RowStarted` (the new row), :class:`RowDelta` (text added to a row), :class:`RowEnded`
+(its final status). Front ends show them (the chat window hands them to its GUI thread).
+The turn's events (:mod:`.events`) say what the model did; these say what was saved.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
 
 from gptoss_desktop.core.chat.events import PartDelta, PartEnd, PartStart, TurnEvent, TurnResult
 from gptoss_desktop.core.store.records import Channel, Message, MessageStatus
@@ -21,7 +22,50 @@ from gptoss_desktop.core.store.tree import new_turn_id
 
 SAVE_INTERVAL_S = 0.5
 
-ViewItem = tuple[Any, ...]
+
+@dataclass(frozen=True)
+class RowCreated:
+    """A row the turn added before the model ran (the user's message): already complete."""
+
+    message: Message
+
+
+@dataclass(frozen=True)
+class RowStarted:
+    """A part of the answer got its row (status ``streaming``, empty so far)."""
+
+    message: Message
+
+
+@dataclass(frozen=True)
+class RowDelta:
+    message_id: int
+    text: str
+
+
+@dataclass(frozen=True)
+class RowEnded:
+    message_id: int
+    status: MessageStatus
+
+
+RowUpdate = RowCreated | RowStarted | RowDelta | RowEnded
+
+
+def coalesce(updates: list[RowUpdate]) -> list[RowUpdate]:
+    """Merge consecutive deltas of the same row into one (one view append per batch)."""
+    out: list[RowUpdate] = []
+    for update in updates:
+        last = out[-1] if out else None
+        if (
+            isinstance(update, RowDelta)
+            and isinstance(last, RowDelta)
+            and last.message_id == update.message_id
+        ):
+            out[-1] = RowDelta(update.message_id, last.text + update.text)
+        else:
+            out.append(update)
+    return out
 
 
 def channel_of(name: str) -> Channel | None:
@@ -42,7 +86,7 @@ class TurnRecorder:
         parent_id: int,
         *,
         model_label: str | None = None,
-        on_update: Callable[[ViewItem], None] = lambda item: None,
+        on_update: Callable[[RowUpdate], None] = lambda update: None,
         cancelled: Callable[[], bool] = lambda: False,
         interval_s: float = SAVE_INTERVAL_S,
     ) -> None:
@@ -78,13 +122,13 @@ class TurnRecorder:
             self._last = row
             self.rows.append(row)
             self._writer = StreamingWriter(self.store, row.id, interval_s=self._interval)
-            self._on_update(("start", row))
+            self._on_update(RowStarted(row))
         elif isinstance(event, PartDelta):
             if self._writer is None:  # text before any header: open an answer for it
                 self(PartStart("final"))
             assert self._writer is not None
             self._writer.append(event.text)
-            self._on_update(("delta", self._writer.message_id, event.text))
+            self._on_update(RowDelta(self._writer.message_id, event.text))
         elif isinstance(event, PartEnd):
             self.close_part("cancelled" if self._cancelled() else "complete")
 
@@ -97,7 +141,7 @@ class TurnRecorder:
         self._last = row
         if self.rows and self.rows[-1].id == row.id:
             self.rows[-1] = row
-        self._on_update(("end", row.id, status))
+        self._on_update(RowEnded(row.id, status))
 
     def finish(self, result: TurnResult | None, *, cancelled: bool) -> None:
         """The turn ended: close its last part and keep the turn's metrics on its last row."""

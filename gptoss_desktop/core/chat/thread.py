@@ -4,10 +4,15 @@ A user message is one turn; an assistant turn is the rows sharing one ``turn_id`
 (reasoning, tool calls, the answer). Each turn knows its versions (siblings of its first
 row) so the view can show "‹ 2/3 ›" and switch. Built on a worker thread. The grouping
 rule is the store's (:func:`~gptoss_desktop.core.store.tree.group_turns`), shared with export.
+
+After a turn the thread is not read again: :func:`continue_thread` puts the rows the turn
+saved after the turns already shown (one query for the chat, one per new turn for its
+versions), where :func:`load_thread` reads the whole path and every turn's versions.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from gptoss_desktop.core.store.records import Conversation, Message
@@ -17,6 +22,7 @@ from gptoss_desktop.core.store.tree import group_turns
 __all__ = [
     "DisplayTurn",
     "ThreadSnapshot",
+    "continue_thread",
     "delete_turn",
     "group_turns",
     "load_thread",
@@ -93,6 +99,32 @@ def load_thread(store: Store, conversation_id: int) -> ThreadSnapshot:
         role = "user" if rows[0].role == "user" else "assistant"
         turns.append(DisplayTurn(role, tuple(rows), versions))
     return ThreadSnapshot(conversation, tuple(turns))
+
+
+def continue_thread(
+    store: Store, shown: ThreadSnapshot | None, conversation_id: int, rows: Sequence[Message]
+) -> ThreadSnapshot:
+    """The thread after a turn that saved ``rows`` (the user's message if it added one, then
+    the answer's rows, in order): the turns of ``shown`` up to the message the rows answer,
+    then the rows as new turns. The same snapshot :func:`load_thread` would read; it falls
+    back to that when ``shown`` is another chat, the rows are empty, or their parent is not
+    on the shown path."""
+    if shown is None or shown.conversation.id != conversation_id or not rows:
+        return load_thread(store, conversation_id)
+    parent = rows[0].parent_id
+    kept: list[DisplayTurn] = []
+    for turn in shown.turns:
+        kept.append(turn)
+        if turn.rows[-1].id == parent:
+            break
+    else:
+        return load_thread(store, conversation_id)
+    conversation = store.conversations.get(conversation_id)
+    for group in group_turns(rows):
+        versions = tuple(m.id for m in store.messages.siblings(group[0].id))
+        role = "user" if group[0].role == "user" else "assistant"
+        kept.append(DisplayTurn(role, tuple(group), versions))
+    return ThreadSnapshot(conversation, tuple(kept))
 
 
 def switch_version(store: Store, turn: DisplayTurn, step: int) -> ThreadSnapshot:
