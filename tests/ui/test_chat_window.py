@@ -21,6 +21,8 @@ from tests.ui.chat_app import (
 
 
 def test_send_streams_in_batches_and_saves(qtbot, tmp_path: Path) -> None:
+    from gptoss_desktop.core.chat.recorder import RowDelta
+
     model = story_model()
     w = make_window(qtbot, tmp_path / "home")
     load_model(qtbot, w, model)
@@ -29,7 +31,7 @@ def test_send_streams_in_batches_and_saves(qtbot, tmp_path: Path) -> None:
     apply = w.chat_view.apply
 
     def counting(items):  # how many view updates carried new text
-        if any(i[0] == "delta" for i in items):
+        if any(isinstance(i, RowDelta) for i in items):
             flushes.append(len(items))
         apply(items)
 
