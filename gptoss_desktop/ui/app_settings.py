@@ -11,6 +11,8 @@ import contextlib
 import json
 import os
 import tempfile
+import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -75,6 +77,15 @@ class SettingsFile:
     def __init__(self, config_dir: Path) -> None:
         self.path = Path(config_dir) / FILE_NAME
         self.problem: str | None = None
+        self._lock = threading.Lock()
+
+    def save_latest(self, current: Callable[[], AppSettings]) -> None:
+        """Save the settings ``current()`` gives when the write happens (any thread).
+
+        Saves queued on a thread pool may run in any order; each one writes the newest
+        settings under one lock, so the file never ends older than the last change."""
+        with self._lock:
+            self.save(current())
 
     def load(self) -> AppSettings:
         if not self.path.exists():

@@ -94,7 +94,7 @@ class LibraryActions(QObject):
         new = replace(self.app_settings, **changes)
         if new != self.app_settings:
             self.app_settings = new
-            self._run(lambda: self.p.settings_file.save(new))
+            self._run(lambda: self.p.settings_file.save_latest(lambda: self.app_settings))
 
     def set_theme(self, choice: str) -> None:
         self.p.theme.apply(choice)

@@ -164,6 +164,22 @@ def test_settings_file_round_trip_and_damaged_file(tmp_path: Path) -> None:
     assert newer.load() == AppSettings() and "newer version" in (newer.problem or "")
 
 
+def test_settings_saves_that_run_out_of_order_keep_the_last_change(qtbot, tmp_path: Path) -> None:
+    """Settings are saved on the window's thread pool, where two saves may run in either
+    order: whichever runs last must still write every change (a restart once lost the chat
+    to reopen this way)."""
+    w = make_window(qtbot, tmp_path / "home")
+    queued: list = []
+    w.library._run = lambda fn, done=None: queued.append(fn)
+    w.library.save_settings(theme="dark")
+    w.library.save_settings(last_chat_id=7)
+    assert len(queued) == 2
+    for fn in reversed(queued):  # the later save first, then the earlier one
+        fn()
+    saved = SettingsFile(tmp_path / "home" / "config").load()
+    assert (saved.theme, saved.last_chat_id) == ("dark", 7)
+
+
 def test_theme_follows_the_choice(qtbot, tmp_path: Path) -> None:
     w = make_window(qtbot, tmp_path / "home")
     next(a for a in w.actions() if a.text() == "Dark").trigger()  # View > Theme > Dark
