@@ -151,6 +151,7 @@ def _token_chunks(text: str, n_tokens: int, count: int) -> list[str]:
 
 def measure_token_cost(app: Any, text: str, n_tokens: int, transcript_tokens: int) -> float:
     """Main-thread seconds per displayed token with ``transcript_tokens`` of chat open."""
+    from gptoss_desktop.core.chat.recorder import RowDelta, RowStarted
     from gptoss_desktop.core.store.records import Message
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -182,13 +183,13 @@ def measure_token_cost(app: Any, text: str, n_tokens: int, transcript_tokens: in
             content="",
             channel="final",
         )
-        view.apply([("start", row)])
+        view.apply([RowStarted(row)])
         app.processEvents()
         chunks = _token_chunks(text, n_tokens, FLUSHES)
         spent = 0.0
         for chunk in chunks:
             t0 = time.thread_time()  # main-thread CPU time: other processes do not count
-            view.apply([("delta", row.id, chunk)])
+            view.apply([RowDelta(row.id, chunk)])
             app.processEvents()  # the layout and the paint this flush causes
             spent += time.thread_time() - t0
         w.close()

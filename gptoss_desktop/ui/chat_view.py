@@ -19,7 +19,13 @@ from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
 
-from gptoss_desktop.core.chat.recorder import RowDelta, RowEnded, RowStarted, RowUpdate
+from gptoss_desktop.core.chat.recorder import (
+    RowCreated,
+    RowDelta,
+    RowEnded,
+    RowStarted,
+    RowUpdate,
+)
 from gptoss_desktop.core.chat.thread import DisplayTurn, ThreadSnapshot
 from gptoss_desktop.core.store.records import Message
 from gptoss_desktop.ui.assistant_turn import AssistantTurnWidget
@@ -245,6 +251,8 @@ class ChatView(QScrollArea):
                 w.append(update.message_id, update.text)
             elif isinstance(update, RowEnded):
                 w.end_part(update.message_id, update.status)
+            elif not isinstance(update, RowCreated):
+                raise TypeError(f"not a row update: {update!r}")
 
     def commit_live(self) -> None:
         """Move the finished live turn(s) to the history container."""

@@ -98,6 +98,21 @@ def test_stream_buffer_coalesces_deltas_per_message() -> None:
     assert buf.drain() == []
 
 
+def test_the_view_refuses_what_is_not_a_row_update(qtbot, tmp_path: Path) -> None:
+    """An item of another shape is an error, not silently nothing shown (the UI bench once
+    measured an idle view this way)."""
+    from gptoss_desktop.core.chat.recorder import RowCreated, RowDelta, RowStarted
+
+    w = make_window(qtbot, tmp_path / "home")
+    view = w.chat_view
+    live = view.begin_assistant("m")
+    row = _msg(5, "assistant", "t")
+    view.apply([RowCreated(_msg(4, "user", "u")), RowStarted(row), RowDelta(row.id, "Hi")])
+    assert "Hi" in live.answer_text()
+    with pytest.raises(TypeError, match="not a row update"):
+        view.apply([("delta", row.id, "old shape")])
+
+
 def _msg(i: int, role: str, turn: str) -> Message:
     return Message(
         id=i, conversation_id=1, parent_id=i - 1 or None, turn_id=turn, role=role, content=str(i)
