@@ -264,7 +264,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--starts", type=int, default=5)
-    parser.add_argument("--rounds", type=int, default=9, help="token-cost rounds (medians; 3 left the ratio swinging 1.2-1.7)")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=9,
+        help="token-cost rounds (medians; 3 left the ratio swinging 1.2-1.7)",
+    )
     parser.add_argument("--model", type=Path, default=MODEL)
     parser.add_argument(
         "--layout-only", action="store_true", help="only the minimum window size (no model)"
