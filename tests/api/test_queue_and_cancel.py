@@ -196,7 +196,9 @@ def test_a_client_that_disconnects_cancels_its_generation(noise: Served, stream:
     else:
         time.sleep(min(0.05, full_s / 10))
     sock.close()
-    assert wait_for(lambda: gate.state.holder is None, 10)
+    # Wait as long as the whole generation could take (a loaded machine runs it slower):
+    # what proves the cancel is the token count below, not how soon the model is free.
+    assert wait_for(lambda: gate.state.holder is None, max(10.0, 3 * full_s))
     evaluated = engine.evaluated_tokens
     generated = 0 if evaluated is after_full else len(evaluated) - 100  # minus about the prompt
     assert generated < full_tokens / 2, (generated, full_tokens)
