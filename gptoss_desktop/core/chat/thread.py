@@ -93,12 +93,17 @@ def load_thread(store: Store, conversation_id: int) -> ThreadSnapshot:
     """The chat and its visible thread (database work: call off the main thread)."""
     conversation = store.conversations.get(conversation_id)
     thread = store.messages.active_path(conversation_id)
+    return ThreadSnapshot(conversation, tuple(_turns(store, thread)))
+
+
+def _turns(store: Store, rows: Sequence[Message]) -> list[DisplayTurn]:
+    """``rows`` grouped into turns, each with its versions (one store query per turn)."""
     turns = []
-    for rows in group_turns(thread):
-        versions = tuple(m.id for m in store.messages.siblings(rows[0].id))
-        role = "user" if rows[0].role == "user" else "assistant"
-        turns.append(DisplayTurn(role, tuple(rows), versions))
-    return ThreadSnapshot(conversation, tuple(turns))
+    for group in group_turns(rows):
+        versions = tuple(m.id for m in store.messages.siblings(group[0].id))
+        role = "user" if group[0].role == "user" else "assistant"
+        turns.append(DisplayTurn(role, tuple(group), versions))
+    return turns
 
 
 def continue_thread(
@@ -120,11 +125,7 @@ def continue_thread(
     else:
         return load_thread(store, conversation_id)
     conversation = store.conversations.get(conversation_id)
-    for group in group_turns(rows):
-        versions = tuple(m.id for m in store.messages.siblings(group[0].id))
-        role = "user" if group[0].role == "user" else "assistant"
-        kept.append(DisplayTurn(role, tuple(group), versions))
-    return ThreadSnapshot(conversation, tuple(kept))
+    return ThreadSnapshot(conversation, (*kept, *_turns(store, rows)))
 
 
 def switch_version(store: Store, turn: DisplayTurn, step: int) -> ThreadSnapshot:
